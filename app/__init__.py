@@ -1,0 +1,1 @@
+"""Samantha: the server, its session pipeline, backends and clients."""

@@ -1,0 +1,99 @@
+"""Local generation with llama.cpp: a synchronous stream walked in a thread, one generation at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from app.backends.base import BackendError, GenParams, Message
+
+log = logging.getLogger(__name__)
+_END = object()
+
+
+class LlamaCppBackend:
+    """A GGUF model run in-process by llama-cpp-python."""
+
+    name = "llamacpp"
+
+    def __init__(self, model_path: Path, *, n_ctx: int = 2048, threads: int | None = None) -> None:
+        from llama_cpp import Llama
+
+        try:
+            self._llm = Llama(
+                model_path=str(model_path),
+                n_ctx=n_ctx,
+                n_threads=threads or os.cpu_count() or 1,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise BackendError(f"could not load the model {model_path}: {exc}", code="model_load") from exc
+        self.model_name = model_path.name
+        # llama.cpp contexts are not thread-safe: one generation at a time per model.
+        self._lock = asyncio.Lock()
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens the model's own tokenizer makes of `text`."""
+        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    async def generate(self, messages: Sequence[Message], params: GenParams) -> AsyncIterator[str]:
+        """Stream the reply; closing this generator stops generation at the next token."""
+        async with self._lock:
+            loop = asyncio.get_running_loop()
+            queue: asyncio.Queue[Any] = asyncio.Queue()
+            stop = threading.Event()
+
+            def put(item: object) -> None:
+                try:
+                    loop.call_soon_threadsafe(queue.put_nowait, item)
+                except RuntimeError:  # the loop is gone (shutdown); nobody is listening any more
+                    stop.set()
+
+            def work() -> None:
+                try:
+                    stream = self._llm.create_chat_completion(
+                        messages=list(messages),  # type: ignore[arg-type]
+                        stream=True,
+                        max_tokens=params.max_tokens,
+                        temperature=params.temperature,
+                        top_p=params.top_p,
+                        repeat_penalty=params.repeat_penalty,
+                        stop=list(params.stop) or None,
+                    )
+                    for chunk in stream:
+                        if stop.is_set():
+                            break
+                        delta = chunk["choices"][0]["delta"].get("content")  # type: ignore[index,union-attr]
+                        if delta:
+                            put(delta)
+                except Exception as exc:  # reported to the awaiting side as a BackendError
+                    put(exc)
+                finally:
+                    put(_END)
+
+            worker = asyncio.ensure_future(asyncio.to_thread(work))
+            try:
+                while True:
+                    item = await queue.get()
+                    if item is _END:
+                        break
+                    if isinstance(item, BaseException):
+                        log.warning("llama.cpp generation failed: %s", item)
+                        raise BackendError(f"the local model failed: {item}") from item
+                    yield item
+            finally:
+                stop.set()
+                # Hold the lock until the thread has really stopped touching the model.
+                await asyncio.wait({worker})
+
+    async def aclose(self) -> None:
+        """Free the model."""
+        async with self._lock:
+            close = getattr(self._llm, "close", None)
+            if close is not None:
+                close()

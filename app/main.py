@@ -1,0 +1,53 @@
+"""create_app(settings): the FastAPI app; its lifespan loads the parts once and closes them once."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from app.backends import Backend
+from app.config import PROJECT_ROOT, Settings
+from app.routes import api, ws
+from app.services import open_services
+from memory.embedder import Embedder
+from memory.store import MemoryStore
+
+log = logging.getLogger(__name__)
+WEB_DIR = PROJECT_ROOT / "web"
+
+
+def create_app(
+    settings: Settings,
+    *,
+    backend: Backend | None = None,
+    memory: MemoryStore | None = None,
+    embedder: Embedder | None = None,
+) -> FastAPI:
+    """Build the app. Nothing heavy happens here: models load in the lifespan, when the server starts."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = await open_services(settings, backend=backend, memory=memory, embedder=embedder)
+        app.state.services = services
+        log.info("Samantha is loaded (backend %s, model %s)", services.backend.name, services.model_name)
+        try:
+            yield
+        finally:
+            await services.aclose()
+
+    app = FastAPI(
+        title="Samantha",
+        summary="A local-first companion with a long-term memory.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.include_router(api.router)
+    app.include_router(ws.router)
+    if Path(WEB_DIR / "index.html").is_file():
+        app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
+    return app

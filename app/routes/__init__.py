@@ -1,0 +1,1 @@
+"""HTTP and websocket routes: they only translate frames; the session does the work."""

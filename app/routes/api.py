@@ -1,0 +1,147 @@
+"""Small JSON endpoints: health, persona, conversations, memories (list, forget, export)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel
+
+from app.routes.deps import ServicesDep, UserDep
+from memory.models import Kind, MemoryError_
+
+router = APIRouter()
+
+
+class Health(BaseModel):
+    status: str
+    backend: str
+    model: str
+    embedder: str
+    memories: int
+    memories_by_kind: dict[str, int]
+
+
+class PersonaCard(BaseModel):
+    name: str
+    tagline: str
+    system: str
+    greeting: str
+    backend: str
+    model: str
+
+
+class ConversationOut(BaseModel):
+    id: str
+    title: str
+    created_at: str
+    turns: int
+
+
+class TurnOut(BaseModel):
+    id: int
+    role: str
+    text: str
+    created_at: str
+    status: str
+
+
+class MemoryOut(BaseModel):
+    id: int
+    kind: str
+    text: str
+    created_at: str
+    importance: float
+    source_turns: list[int]
+    valid_to: str | None
+
+
+class Forgotten(BaseModel):
+    forgotten: int
+
+
+@router.get("/health", tags=["server"])
+async def health(services: ServicesDep) -> Health:
+    """Which backend and embedder are loaded, and how many memories exist."""
+    counts = await services.store.count()
+    return Health(
+        status="ok",
+        backend=services.backend.name,
+        model=services.model_name,
+        embedder=services.store.embedder.name,
+        memories=sum(counts.values()),
+        memories_by_kind=counts,
+    )
+
+
+@router.get("/api/persona", tags=["persona"])
+async def persona(services: ServicesDep) -> PersonaCard:
+    """Her persona card and the model she runs on."""
+    p = services.persona
+    return PersonaCard(
+        name=p.name,
+        tagline=p.tagline,
+        system=p.system.strip(),
+        greeting=p.greeting,
+        backend=services.backend.name,
+        model=services.model_name,
+    )
+
+
+@router.get("/api/conversations", tags=["conversations"])
+async def conversations(services: ServicesDep, user: UserDep) -> list[ConversationOut]:
+    """Your conversations, newest first, each titled by its first message."""
+    return [ConversationOut(**vars(c)) for c in await services.store.conversations(user)]
+
+
+@router.get("/api/conversations/{conversation}/turns", tags=["conversations"])
+async def turns(
+    conversation: str, services: ServicesDep, user: UserDep, limit: int = Query(200, ge=1, le=1000)
+) -> list[TurnOut]:
+    """The last messages of one of your conversations, oldest first."""
+    history = await services.store.history(user, conversation, limit)
+    return [
+        TurnOut(id=t.id, role=t.role, text=t.text, created_at=t.created_at, status=t.status) for t in history
+    ]
+
+
+@router.get("/api/memories", tags=["memories"])
+async def memories(
+    services: ServicesDep,
+    user: UserDep,
+    q: str | None = Query(None, max_length=500, description="Only memories containing these words."),
+    kind: Kind | None = None,
+    limit: int = Query(200, ge=1, le=1000),
+) -> list[MemoryOut]:
+    """What she remembers about you, newest first."""
+    found = await services.store.memories(user, query=q, kind=kind, limit=limit)
+    return [
+        MemoryOut(
+            id=m.id,
+            kind=m.kind,
+            text=m.text,
+            created_at=m.created_at,
+            importance=m.importance,
+            source_turns=list(m.source),
+            valid_to=m.valid_to,
+        )
+        for m in found
+    ]
+
+
+@router.delete("/api/memories/{memory_id}", tags=["memories"])
+async def forget(memory_id: int, services: ServicesDep, user: UserDep) -> Forgotten:
+    """Forget one memory and everything derived from it; it is gone from recall at once."""
+    try:
+        count = await services.store.forget(user, memory_id)
+    except MemoryError_ as exc:
+        raise HTTPException(status_code=403, detail=str(exc)) from exc
+    if count == 0:
+        raise HTTPException(status_code=404, detail=f"no memory {memory_id}")
+    return Forgotten(forgotten=count)
+
+
+@router.get("/api/export", tags=["memories"])
+async def export(services: ServicesDep, user: UserDep) -> dict[str, Any]:
+    """Everything stored about you, as JSON."""
+    return await services.store.export(user)

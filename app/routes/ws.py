@@ -1,0 +1,140 @@
+"""The chat socket at /ws: translate frames to session calls and back; never die on a bad frame."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from contextlib import aclosing
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import ValidationError
+
+from app.protocol import (
+    Cancel,
+    Error,
+    Hello,
+    Ping,
+    Pong,
+    Ready,
+    ServerFrame,
+    UserMessage,
+    client_frame,
+)
+from app.routes.deps import current_user, get_services
+from app.session import ChatSession
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+# A frame may hold a message of MAX_TEXT_CHARS characters, escaped; anything far bigger is abuse.
+MAX_FRAME_BYTES = 64 * 1024
+
+
+def explain(error: ValidationError) -> str:
+    """One readable sentence about what is wrong with a frame."""
+    first = error.errors()[0]
+    where = ".".join(str(p) for p in first["loc"] if not str(p).startswith("function-"))
+    if first["type"] == "json_invalid":
+        return "the frame is not valid JSON"
+    if first["type"] == "union_tag_invalid":
+        return "unknown frame type; expected hello, user, cancel or ping"
+    if first["type"] == "union_tag_not_found":
+        return 'the frame needs a "type" field'
+    return f"{where}: {first['msg']}" if where else str(first["msg"])
+
+
+class Connection:
+    """One socket: serialises sends, runs at most one turn at a time."""
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self.websocket = websocket
+        self.session: ChatSession | None = None
+        self.turn: asyncio.Task[None] | None = None
+        self._send_lock = asyncio.Lock()
+
+    async def send(self, frame: ServerFrame) -> None:
+        """Send one frame (turn frames and pongs never interleave mid-frame)."""
+        async with self._send_lock:
+            await self.websocket.send_text(frame.model_dump_json())
+
+    async def run_turn(self, session: ChatSession, text: str) -> None:
+        """Stream one turn's frames to the client."""
+        try:
+            async with aclosing(session.respond(text)) as frames:
+                async for frame in frames:
+                    await self.send(frame)
+        except (WebSocketDisconnect, RuntimeError) as exc:  # the client left mid-turn
+            log.info("client left during a turn: %r", exc)
+        except Exception as exc:
+            log.error("turn failed: %r", exc)
+            await self.send(
+                Error(code="internal", message="Something went wrong on my side; please try again.")
+            )
+
+    def busy(self) -> bool:
+        """Whether a turn is still running."""
+        return self.turn is not None and not self.turn.done()
+
+
+@router.websocket("/ws")
+async def chat_socket(websocket: WebSocket) -> None:
+    """The chat protocol (docs/PROTOCOL.md): hello, then user/cancel/ping frames."""
+    services = get_services(websocket)
+    user = current_user(services)
+    await websocket.accept()
+    conn = Connection(websocket)
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            raw = message.get("text")
+            if raw is None:
+                await conn.send(Error(code="bad_frame", message="frames must be JSON text, not binary"))
+                continue
+            if len(raw) > MAX_FRAME_BYTES:
+                await conn.send(
+                    Error(code="frame_too_large", message=f"frames are limited to {MAX_FRAME_BYTES} bytes")
+                )
+                continue
+            try:
+                frame = client_frame.validate_json(raw)
+            except ValidationError as exc:
+                await conn.send(Error(code="bad_frame", message=explain(exc)))
+                continue
+            match frame:
+                case Hello():
+                    if conn.busy():
+                        await conn.send(Error(code="busy", message="wait for the reply to finish first"))
+                        continue
+                    conversation = frame.conversation or uuid.uuid4().hex[:12]
+                    conn.session = services.session(user, conversation)
+                    await conn.send(
+                        Ready(
+                            persona=services.persona.name,
+                            greeting=services.persona.greeting,
+                            conversation=conversation,
+                            backend=services.backend.name,
+                        )
+                    )
+                case UserMessage():
+                    if conn.session is None:
+                        await conn.send(Error(code="hello_first", message='send {"type":"hello"} first'))
+                    elif conn.busy():
+                        await conn.send(
+                            Error(code="busy", message="one message at a time: a reply is streaming")
+                        )
+                    else:
+                        conn.turn = asyncio.create_task(conn.run_turn(conn.session, frame.text))
+                case Cancel():
+                    if conn.session is not None and conn.busy():
+                        conn.session.cancel()
+                case Ping():
+                    await conn.send(Pong())
+    except WebSocketDisconnect:
+        pass
+    finally:
+        if conn.turn is not None and not conn.turn.done():
+            conn.turn.cancel()
+            await asyncio.wait({conn.turn})

@@ -1,0 +1,206 @@
+"""`samantha script FILE`: play a conversation (YAML) through a real server over a real socket; judge it."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from websockets.asyncio.client import ClientConnection, connect
+
+from app.backends import Backend, create_backend
+from app.backends.scripted import ScriptedBackend
+from app.config import Settings
+from app.server import RunningServer
+from memory.embedder import Embedder, load_embedder
+
+
+class Expect(BaseModel):
+    """What must hold after a turn; each value is a case-insensitive regular expression."""
+
+    model_config = ConfigDict(extra="forbid")
+    recalled: str | None = Field(None, description="Some recalled memory matches this.")
+    not_recalled: str | None = Field(None, description="No recalled memory matches this.")
+    reply: str | None = Field(None, description="The reply matches this.")
+    not_reply: str | None = Field(None, description="The reply does not match this.")
+    error: str | None = Field(None, description="The turn ends in an error whose code matches this.")
+
+
+class Step(BaseModel):
+    """One step: a user message, a new conversation, or a server restart."""
+
+    model_config = ConfigDict(extra="forbid")
+    user: str | None = None
+    reply: str | None = Field(None, description="What the scripted backend answers to this message.")
+    expect: Expect = Field(default_factory=Expect)
+    new_conversation: bool = False
+    restart: bool = False
+
+
+class ScriptFile(BaseModel):
+    """A scripted conversation."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    backend: Literal["llamacpp", "openai", "scripted", "echo"] | None = None
+    turns: list[Step] = Field(min_length=1)
+
+
+@dataclass
+class Result:
+    """The transcript and the verdict of each expectation."""
+
+    lines: list[str] = field(default_factory=list)
+    checks: list[tuple[bool, str]] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        """Every expectation held."""
+        return all(ok for ok, _ in self.checks)
+
+    def check(self, ok: bool, what: str) -> None:
+        """Record one expectation's verdict."""
+        self.checks.append((ok, what))
+        self.lines.append(f"    {'PASS' if ok else 'FAIL'} {what}")
+
+
+class ScriptError(ValueError):
+    """The script file cannot be read or does not follow the format."""
+
+
+def load_script(path: Path) -> ScriptFile:
+    """Parse and validate a script file, with errors that name the file and the field."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ScriptError(f"cannot read {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise ScriptError(f"{path} is not valid YAML: {exc}") from exc
+    try:
+        return ScriptFile.model_validate(data)
+    except ValidationError as exc:
+        where = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ScriptError(f"{path} is not a valid script: {where}") from exc
+
+
+async def _turn(ws: ClientConnection, text: str) -> tuple[list[dict[str, Any]], str, str | None]:
+    """Send one message; collect the recalled memories, the reply and any error code."""
+    await ws.send(json.dumps({"type": "user", "text": text}))
+    recalled: list[dict[str, Any]] = []
+    while True:
+        frame = json.loads(await ws.recv())
+        if frame["type"] == "recalled":
+            recalled = frame["memories"]
+        elif frame["type"] == "done":
+            return recalled, frame["text"], None
+        elif frame["type"] == "error":
+            return recalled, "", f"{frame['code']}: {frame['message']}"
+
+
+def _judge(
+    result: Result, expect: Expect, recalled: list[dict[str, Any]], reply: str, error: str | None
+) -> None:
+    texts = [m["text"] for m in recalled]
+
+    def found(pattern: str, haystack: list[str]) -> bool:
+        return any(re.search(pattern, h, re.IGNORECASE) for h in haystack)
+
+    if expect.recalled is not None:
+        result.check(found(expect.recalled, texts), f"recalled a memory matching /{expect.recalled}/")
+    if expect.not_recalled is not None:
+        result.check(
+            not found(expect.not_recalled, texts), f"recalled nothing matching /{expect.not_recalled}/"
+        )
+    if expect.reply is not None:
+        result.check(found(expect.reply, [reply]), f"reply matches /{expect.reply}/")
+    if expect.not_reply is not None:
+        result.check(not found(expect.not_reply, [reply]), f"reply does not match /{expect.not_reply}/")
+    if expect.error is not None:
+        result.check(error is not None and found(expect.error, [error]), f"turn failed with /{expect.error}/")
+    elif error is not None:
+        result.check(False, f"turn ended without an error (got {error})")
+
+
+async def run_script(
+    script: ScriptFile,
+    settings: Settings,
+    *,
+    backend: Backend | None = None,
+    embedder: Embedder | None = None,
+) -> Result:
+    """Play the script against a real server (restarted where it says so) and judge every expectation."""
+    result = Result()
+    owned = backend is None
+    model = backend or create_backend(settings)
+    embedder = embedder or load_embedder()
+    server = await RunningServer.start(settings, backend=model, embedder=embedder, port=0)
+    conversation = 1
+    try:
+        ws = await connect(server.ws_url)
+        await ws.send(json.dumps({"type": "hello", "conversation": f"script-{conversation}"}))
+        result.lines.append(f"  (connected; her greeting: {json.loads(await ws.recv())['greeting']})")
+        for step in script.turns:
+            if step.restart:
+                await ws.close()
+                await server.stop()
+                server = await RunningServer.start(settings, backend=model, embedder=embedder, port=0)
+                result.lines.append("  -- server restarted --")
+            if step.new_conversation or step.restart:
+                if step.new_conversation:
+                    conversation += 1
+                    result.lines.append(f"  -- new conversation script-{conversation} --")
+                await ws.close()
+                ws = await connect(server.ws_url)
+                await ws.send(json.dumps({"type": "hello", "conversation": f"script-{conversation}"}))
+                await ws.recv()
+            if step.user is None:
+                continue
+            if step.reply is not None and isinstance(model, ScriptedBackend):
+                model.queue(step.reply)
+            result.lines.append(f"  you: {step.user}")
+            recalled, reply, error = await _turn(ws, step.user)
+            for m in recalled:
+                result.lines.append(f"    recalled [{m['kind']} {m['score']:.2f}] {m['text'][:100]}")
+            result.lines.append(f"  samantha: {reply}" if error is None else f"  error: {error}")
+            _judge(result, step.expect, recalled, reply, error)
+        await ws.close()
+    finally:
+        await server.stop()
+        if owned:
+            await model.aclose()
+    return result
+
+
+async def run_script_file(path: Path, settings: Settings, *, keep_data: bool = False) -> int:
+    """The `samantha script` command: 0 when every expectation held, 1 when one failed, 2 on a bad file."""
+    try:
+        script = load_script(path)
+    except ScriptError as exc:
+        print(f"samantha script: {exc}", file=sys.stderr)
+        return 2
+    if script.backend and "backend" not in settings.model_fields_set:
+        settings = Settings(**{**settings.model_dump(exclude_unset=True), "backend": script.backend})
+    tmp = Path(tempfile.mkdtemp(prefix="samantha-script-"))
+    try:
+        if "data_dir" not in settings.model_fields_set:
+            settings = settings.model_copy(update={"data_dir": tmp / "data"})
+        print(f"== {script.name} ({path.name}, backend {settings.backend}, data in {settings.data_dir}) ==")
+        result = await run_script(script, settings)
+        print("\n".join(result.lines))
+        passed = sum(ok for ok, _ in result.checks)
+        print(
+            f"verdict: {'PASS' if result.passed else 'FAIL'} ({passed}/{len(result.checks)} expectations met)"
+        )
+    finally:
+        if keep_data:
+            print(f"(data kept in {tmp})")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 0 if result.passed else 1

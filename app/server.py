@@ -1,0 +1,111 @@
+"""Run the app under uvicorn: `samantha serve`, and an in-process server for scripts and tests."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import sys
+
+import uvicorn
+
+from app.backends import Backend, BackendError, create_backend
+from app.config import Settings
+from app.main import create_app
+from memory.db import DatabaseError
+from memory.embedder import Embedder, load_embedder
+from memory.store import MemoryStore
+from persona.persona import PersonaError, load_persona
+
+log = logging.getLogger(__name__)
+
+
+class RunningServer:
+    """A uvicorn server on a socket of its own, inside the current event loop."""
+
+    def __init__(self, server: uvicorn.Server, task: asyncio.Task[None], host: str, port: int) -> None:
+        self._server = server
+        self._task = task
+        self.host = host
+        self.port = port
+
+    @property
+    def url(self) -> str:
+        """The http:// base URL."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        """The chat socket's URL."""
+        return f"ws://{self.host}:{self.port}/ws"
+
+    @classmethod
+    async def start(
+        cls,
+        settings: Settings,
+        *,
+        backend: Backend | None = None,
+        memory: MemoryStore | None = None,
+        embedder: Embedder | None = None,
+        port: int | None = None,
+    ) -> RunningServer:
+        """Start serving and return once the lifespan has loaded everything (port 0: any free port)."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((settings.host, settings.port if port is None else port))
+        app = create_app(settings, backend=backend, memory=memory, embedder=embedder)
+        config = uvicorn.Config(app, log_level="warning", lifespan="on", ws_max_size=1 << 20)
+        server = uvicorn.Server(config)
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started:
+            if task.done():
+                sock.close()
+                task.result()
+                raise RuntimeError("the server stopped during start-up")
+            await asyncio.sleep(0.02)
+        return cls(server, task, settings.host, sock.getsockname()[1])
+
+    async def stop(self) -> None:
+        """Shut down gracefully (the lifespan closes what it opened)."""
+        self._server.should_exit = True
+        await self._task
+
+
+async def serve(settings: Settings) -> int:
+    """`samantha serve`: load everything (refusing clearly on bad files), then serve until stopped."""
+    try:
+        load_persona(settings.persona_file)
+        embedder = await asyncio.to_thread(load_embedder)
+        store = await MemoryStore.open(settings.data_dir, embedder)
+    except (PersonaError, DatabaseError) as exc:
+        print(f"samantha: {exc}", file=sys.stderr)
+        return 2
+    try:
+        backend = await asyncio.to_thread(create_backend, settings)
+    except BackendError as exc:
+        print(f"samantha: {exc}", file=sys.stderr)
+        await store.aclose()
+        return 2
+    app = create_app(settings, backend=backend, memory=store)
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, ws_max_size=1 << 20, log_level="info"
+    )
+    server = uvicorn.Server(config)
+
+    async def announce() -> None:
+        while not server.started and not server.should_exit:
+            await asyncio.sleep(0.05)
+        if server.started:
+            print(
+                f"\nSamantha is ready: open http://{settings.host}:{settings.port}  (Ctrl+C stops her)\n",
+                flush=True,
+            )
+
+    announcer = asyncio.create_task(announce())
+    try:
+        await server.serve()
+    finally:
+        announcer.cancel()
+        await backend.aclose()
+        await store.aclose()
+    return 0 if server.started else 1

@@ -1,0 +1,102 @@
+"""What the running server holds: settings, persona, memory, backend, and background learning."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from app.backends import Backend, create_backend
+from app.backends.base import GenParams
+from app.config import Settings
+from app.session import ChatSession, Learner, TurnConfig
+from memory.embedder import Embedder, load_embedder
+from memory.seeds import ingest_seeds
+from memory.store import MemoryStore
+from persona.persona import Persona, load_persona
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """The loaded parts of a server, built once at start and closed once at shutdown."""
+
+    settings: Settings
+    persona: Persona
+    store: MemoryStore
+    backend: Backend
+    learner: Learner = field(default_factory=Learner)
+    owns_store: bool = True
+    owns_backend: bool = True
+
+    def turn_config(self) -> TurnConfig:
+        """The per-turn knobs from the settings."""
+        s = self.settings
+        return TurnConfig(
+            recall_k=s.recall_k,
+            history_turns=s.history_turns,
+            context_tokens=s.context_tokens,
+            params=GenParams(
+                max_tokens=s.max_tokens, temperature=s.temperature, repeat_penalty=s.repeat_penalty
+            ),
+        )
+
+    def session(self, user: str, conversation: str) -> ChatSession:
+        """A chat session for one user's conversation."""
+        return ChatSession(
+            user=user,
+            conversation=conversation,
+            store=self.store,
+            backend=self.backend,
+            persona=self.persona,
+            learner=self.learner,
+            config=self.turn_config(),
+        )
+
+    @property
+    def model_name(self) -> str:
+        """The model the backend runs, as people would name it."""
+        return str(getattr(self.backend, "model_name", None) or self.backend.name)
+
+    async def aclose(self) -> None:
+        """Finish background learning, then release what this object opened."""
+        await self.learner.aclose()
+        if self.owns_backend:
+            await self.backend.aclose()
+        if self.owns_store:
+            await self.store.aclose()
+        else:
+            await asyncio.to_thread(self.store.save_indexes)
+
+
+async def open_services(
+    settings: Settings,
+    *,
+    backend: Backend | None = None,
+    memory: MemoryStore | None = None,
+    embedder: Embedder | None = None,
+) -> Services:
+    """Load the persona, memory (seeding it on first start) and backend; injected parts are borrowed."""
+    persona = load_persona(settings.persona_file)
+    store = memory
+    if store is None:
+        if embedder is None:
+            embedder = await asyncio.to_thread(load_embedder)
+        store = await MemoryStore.open(settings.data_dir, embedder)
+    try:
+        if settings.seeds_dir is not None:
+            await asyncio.to_thread(ingest_seeds, store, settings.seeds_dir)
+        model = backend if backend is not None else await asyncio.to_thread(create_backend, settings)
+    except BaseException:
+        if memory is None:
+            await store.aclose()
+        raise
+    return Services(
+        settings=settings,
+        persona=persona,
+        store=store,
+        backend=model,
+        owns_store=memory is None,
+        owns_backend=backend is None,
+    )

@@ -1,0 +1,218 @@
+"""ChatSession.respond: the turn pipeline, the only place that knows both memory and the backend."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from collections.abc import AsyncGenerator, AsyncIterator, Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.backends.base import Backend, BackendError, GenParams, Message, approx_tokens
+from app.protocol import Delta, Done, Error, Recalled, RecalledMemory, ScoreParts, ServerFrame
+from memory.models import Recalled as RecalledMemoryValue
+from memory.models import Turn
+from memory.store import MemoryStore
+from persona.persona import Persona
+from persona.prompt import PromptMemory, PromptTurn, build_messages
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TurnConfig:
+    """The per-turn knobs taken from Settings."""
+
+    recall_k: int = 5
+    history_turns: int = 6
+    context_tokens: int = 2048
+    params: GenParams = field(default_factory=GenParams)
+
+
+class Learner:
+    """Learning from an exchange runs in the background; a user's next recall waits for it first."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[str, set[asyncio.Task[None]]] = defaultdict(set)
+
+    def spawn(self, user: str, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` in the background for `user`."""
+        task = asyncio.create_task(work)
+        self._tasks[user].add(task)
+        task.add_done_callback(self._tasks[user].discard)
+
+    async def settle(self, user: str) -> None:
+        """Wait until everything learned for `user` so far is stored."""
+        if self._tasks.get(user):
+            await asyncio.wait(set(self._tasks[user]))
+
+    async def aclose(self) -> None:
+        """Let every pending piece of learning finish (at shutdown)."""
+        pending = {t for tasks in self._tasks.values() for t in tasks}
+        if pending:
+            await asyncio.wait(pending)
+
+
+def memory_text(turn: Turn) -> str:
+    """How a said thing is remembered: who said it and when, since that is what retrieval matches on."""
+    return f"[{turn.created_at[:10]}] {turn.role}: {' '.join(turn.text.split())}"
+
+
+def recalled_frame(recalled: Sequence[RecalledMemoryValue]) -> Recalled:
+    """The `recalled` frame: each memory with its score and the parts of it."""
+    return Recalled(
+        memories=[
+            RecalledMemory(
+                id=r.memory.id,
+                kind=r.memory.kind,
+                text=r.memory.text,
+                score=r.score.total,
+                why=ScoreParts(
+                    total=r.score.total,
+                    dense=r.score.dense,
+                    lexical=r.score.lexical,
+                    recency=r.score.recency,
+                    importance=r.score.importance,
+                ),
+            )
+            for r in recalled
+        ]
+    )
+
+
+class ChatSession:
+    """One conversation of one user: respond to each message with a stream of frames."""
+
+    def __init__(
+        self,
+        *,
+        user: str,
+        conversation: str,
+        store: MemoryStore,
+        backend: Backend,
+        persona: Persona,
+        learner: Learner,
+        config: TurnConfig,
+    ) -> None:
+        self.user = user
+        self.conversation = conversation
+        self.store = store
+        self.backend = backend
+        self.persona = persona
+        self.learner = learner
+        self.config = config
+        self._cancel = asyncio.Event()
+
+    def cancel(self) -> None:
+        """Stop the reply in progress at its next delta (it is kept, marked interrupted)."""
+        self._cancel.set()
+
+    async def respond(self, text: str) -> AsyncGenerator[ServerFrame, None]:
+        """Store the message, recall, prompt, stream the reply, store it, then learn in the background."""
+        self._cancel.clear()
+        started = time.perf_counter()
+        said = await self.store.log_turn(
+            self.user, self.conversation, "user", text
+        )  # before anything can fail
+        try:
+            await self.learner.settle(self.user)
+            recalled = await self.store.recall(self.user, text, k=self.config.recall_k)
+            history = await self.store.history(self.user, self.conversation, self.config.history_turns + 1)
+        except Exception as exc:  # memory trouble must not lose the message or kill the socket
+            log.error("recall failed for %s: %r", self.user, exc)
+            self.learner.spawn(self.user, self._learn(said))
+            yield Error(
+                code="memory_error", message="I couldn't reach my memory just now.", user_turn_id=said.id
+            )
+            return
+        recall_ms = (time.perf_counter() - started) * 1000
+        yield recalled_frame(recalled)
+
+        messages = build_messages(
+            self.persona,
+            [PromptMemory(r.memory.text) for r in recalled],
+            [PromptTurn(t.role, t.text) for t in history if t.id != said.id],
+            text,
+            budget=self.config.context_tokens - self.config.params.max_tokens,
+            today=said.created_at[:10],
+            count_tokens=getattr(self.backend, "count_tokens", approx_tokens),
+        )
+        parts: list[str] = []
+        first_token_ms: float | None = None
+        failure: BackendError | None = None
+        try:
+            async for delta in self._stream(messages):
+                if first_token_ms is None:
+                    first_token_ms = (time.perf_counter() - started) * 1000
+                parts.append(delta)
+                yield Delta(text=delta)
+        except BackendError as exc:
+            failure = exc
+        except (asyncio.CancelledError, GeneratorExit):
+            # The client went away mid-reply: keep what was said, marked interrupted.
+            await self._finish(said, parts, interrupted=True)
+            raise
+
+        reply = await self._finish(said, parts, interrupted=failure is not None or self._cancel.is_set())
+        if failure is not None:
+            log.warning("backend %s failed: %s", self.backend.name, failure)
+            yield Error(code=failure.code, message=str(failure), user_turn_id=said.id)
+            return
+        timings = {
+            "recall_ms": round(recall_ms, 1),
+            "total_ms": round((time.perf_counter() - started) * 1000, 1),
+        }
+        if first_token_ms is not None:
+            timings["first_token_ms"] = round(first_token_ms, 1)
+        yield Done(
+            text="".join(parts),
+            turn_id=reply.id if reply else 0,
+            user_turn_id=said.id,
+            interrupted=self._cancel.is_set(),
+            timings=timings,
+        )
+
+    async def _stream(self, messages: list[Message]) -> AsyncIterator[str]:
+        """The backend's deltas until it ends or the turn is cancelled (then generation stops too)."""
+        agen = self.backend.generate(messages, self.config.params)
+        try:
+            while not self._cancel.is_set():
+                step = asyncio.ensure_future(agen.__anext__())
+                stop = asyncio.ensure_future(self._cancel.wait())
+                try:
+                    await asyncio.wait({step, stop}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    stop.cancel()
+                    if not step.done():
+                        step.cancel()
+                        await asyncio.wait({step})
+                if step.cancelled():
+                    return
+                try:
+                    delta = step.result()
+                except StopAsyncIteration:
+                    return
+                yield delta
+        finally:
+            await agen.aclose()  # type: ignore[attr-defined]
+
+    async def _finish(self, said: Turn, parts: list[str], *, interrupted: bool) -> Turn | None:
+        """Log her reply (even a partial one), then learn from the exchange in the background."""
+        reply_text = "".join(parts)
+        reply = None
+        if reply_text or not interrupted:
+            status = "interrupted" if interrupted else "complete"
+            reply = await asyncio.shield(
+                self.store.log_turn(self.user, self.conversation, "assistant", reply_text, status=status)
+            )
+        self.learner.spawn(self.user, self._learn(said))
+        return reply
+
+    async def _learn(self, said: Turn) -> None:
+        """Remember what the person said (her own replies stay in the log, never recalled as fact)."""
+        try:
+            await self.store.remember(self.user, memory_text(said), kind="turn", source=[said.id])
+        except Exception as exc:  # learning is best effort; the turn itself is already stored
+            log.error("could not remember turn %d: %r", said.id, exc)

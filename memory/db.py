@@ -1,0 +1,79 @@
+"""SQLite schema and ordered migrations; WAL; one connection per store."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+class DatabaseError(Exception):
+    """The database file cannot be used; the message names the file and what to do."""
+
+
+# Ordered migrations: index i takes the schema from version i to i + 1. Never edit one that shipped.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE conversations (
+        user TEXT NOT NULL, id TEXT NOT NULL, created_at TEXT NOT NULL,
+        PRIMARY KEY (user, id));
+    CREATE TABLE turns (
+        id INTEGER PRIMARY KEY, user TEXT NOT NULL, conversation TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('user', 'assistant')), text TEXT NOT NULL,
+        created_at TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'complete');
+    CREATE INDEX turns_by_conversation ON turns (user, conversation, id);
+    CREATE TABLE memories (
+        id INTEGER PRIMARY KEY, user TEXT NOT NULL, kind TEXT NOT NULL, text TEXT NOT NULL,
+        created_at TEXT NOT NULL, importance REAL NOT NULL DEFAULT 0.5, content_hash TEXT NOT NULL,
+        valid_to TEXT, recall_count INTEGER NOT NULL DEFAULT 0, last_recalled TEXT,
+        embedding BLOB NOT NULL);
+    CREATE UNIQUE INDEX memories_by_hash ON memories (user, kind, content_hash);
+    CREATE INDEX memories_by_user ON memories (user, kind, id);
+    CREATE TABLE memory_sources (
+        memory_id INTEGER NOT NULL REFERENCES memories (id) ON DELETE CASCADE,
+        turn_id INTEGER NOT NULL, PRIMARY KEY (memory_id, turn_id));
+    CREATE INDEX memory_sources_by_turn ON memory_sources (turn_id);
+    CREATE VIRTUAL TABLE memories_fts USING fts5 (
+        text, content='memories', content_rowid='id', tokenize='porter unicode61');
+    CREATE TRIGGER memories_ai AFTER INSERT ON memories BEGIN
+        INSERT INTO memories_fts (rowid, text) VALUES (new.id, new.text); END;
+    CREATE TRIGGER memories_ad AFTER DELETE ON memories BEGIN
+        INSERT INTO memories_fts (memories_fts, rowid, text) VALUES ('delete', old.id, old.text); END;
+    CREATE TRIGGER memories_au AFTER UPDATE OF text ON memories BEGIN
+        INSERT INTO memories_fts (memories_fts, rowid, text) VALUES ('delete', old.id, old.text);
+        INSERT INTO memories_fts (rowid, text) VALUES (new.id, new.text); END;
+    """,
+]
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open (or create) the database at `path`, migrate it, and refuse clearly if it is not ours."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=5000")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        check = conn.execute("PRAGMA quick_check").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise DatabaseError(
+            f"{path} is not a readable Samantha database ({exc}); move it aside to start fresh, "
+            "or restore it from a backup"
+        ) from exc
+    if check != "ok":
+        conn.close()
+        raise DatabaseError(f"{path} failed SQLite's integrity check ({check}); restore it from a backup")
+    if version > len(MIGRATIONS):
+        conn.close()
+        raise DatabaseError(f"{path} was written by a newer Samantha (schema {version}); upgrade to read it")
+    for number in range(version, len(MIGRATIONS)):
+        log.info("migrating %s to schema %d", path, number + 1)
+        conn.executescript(f"BEGIN;\n{MIGRATIONS[number]}\nPRAGMA user_version = {number + 1};\nCOMMIT;")
+    return conn

@@ -1,0 +1,139 @@
+"""Recall: dense (FAISS) and lexical (FTS5/BM25) candidates, scored, thresholded and de-duplicated."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from memory import scoring
+from memory.index import VectorIndex
+from memory.models import SHARED, Memory, Recalled
+
+# A recalled passage this close (cosine) to one already chosen adds nothing.
+DUPLICATE_COSINE = 0.95
+# Film passages support a conversation; they should not crowd out what the person told her.
+MAX_SHARED = 3
+SEED_IMPORTANCE = 0.3
+
+_STOPWORDS = frozenset(
+    """a an and are as at be but by do does did for from had has have he her his how i if in into is it its
+    me my of on or our she so that the their them then there they this to was we were what when where which
+    who whom why will with you your yours am can could would should about just not no yes""".split()
+)
+
+
+def fts_query(text: str, *, any_word: bool = True) -> str:
+    """An FTS5 query of the text's content words, each quoted so user text cannot inject syntax."""
+    words = re.findall(r"\w+", text.lower())
+    content = [w for w in words if w not in _STOPWORDS and len(w) > 1] or words
+    return (" OR " if any_word else " AND ").join(f'"{w}"' for w in content)
+
+
+def to_memory(conn: sqlite3.Connection, row: sqlite3.Row) -> Memory:
+    """A Memory from a `memories` row (sources looked up)."""
+    sources = tuple(
+        r[0] for r in conn.execute("SELECT turn_id FROM memory_sources WHERE memory_id = ?", (row["id"],))
+    )
+    return Memory(
+        id=row["id"],
+        user=row["user"],
+        kind=row["kind"],
+        text=row["text"],
+        created_at=row["created_at"],
+        importance=row["importance"],
+        source=sources,
+        valid_to=row["valid_to"],
+    )
+
+
+def _lexical(conn: sqlite3.Connection, scopes: list[str], query: str, limit: int) -> dict[int, float]:
+    match = fts_query(query)
+    if not match:
+        return {}
+    marks = ",".join("?" * len(scopes))
+    rows = conn.execute(
+        "SELECT m.id, bm25(memories_fts) AS b FROM memories_fts JOIN memories m ON m.id = memories_fts.rowid"
+        f" WHERE memories_fts MATCH ? AND m.user IN ({marks}) AND m.valid_to IS NULL ORDER BY b LIMIT ?",
+        (match, *scopes, limit),
+    ).fetchall()
+    return {int(r["id"]): float(r["b"]) for r in rows}
+
+
+def run(
+    conn: sqlite3.Connection,
+    indexes: dict[str, VectorIndex],
+    vector: np.ndarray,
+    query: str,
+    k: int,
+    now: datetime | None = None,
+) -> list[Recalled]:
+    """Score the candidates of every scope in `indexes` and return the best k (blocking)."""
+    now = now or datetime.now().astimezone()
+    pool = max(4 * k, 24)
+    candidates: set[int] = set()
+    for index in indexes.values():
+        candidates.update(i for i, _ in index.search(vector, pool))
+    scopes = list(indexes)
+    lexical = _lexical(conn, scopes, query, pool)
+    candidates.update(lexical)
+    if not candidates:
+        return []
+    best_bm25 = min(lexical.values(), default=0.0)
+
+    marks = ",".join("?" * len(candidates))
+    rows = conn.execute(
+        f"SELECT * FROM memories WHERE id IN ({marks}) AND user IN ({','.join('?' * len(scopes))})"
+        " AND valid_to IS NULL",
+        (*candidates, *scopes),
+    ).fetchall()
+
+    scored: list[tuple[scoring.Score, sqlite3.Row, np.ndarray]] = []
+    for row in rows:
+        stored = np.frombuffer(row["embedding"], dtype=np.float32)
+        shared = row["user"] == SHARED
+        s = scoring.score(
+            dense=float(stored @ vector),
+            lexical=scoring.lexical_from_bm25(lexical.get(row["id"]), best_bm25),
+            recency_value=0.0 if shared else scoring.recency(row["created_at"], now),
+            importance=SEED_IMPORTANCE if shared else float(row["importance"]),
+        )
+        if scoring.relevance(s) >= (scoring.MIN_RELEVANCE_SHARED if shared else scoring.MIN_RELEVANCE):
+            scored.append((s, row, stored))
+    scored.sort(key=lambda item: item[0].total, reverse=True)
+
+    chosen: list[tuple[scoring.Score, sqlite3.Row, np.ndarray]] = []
+    shared_count = 0
+    for s, row, stored in scored:
+        if len(chosen) == k:
+            break
+        if any(float(stored @ other) >= DUPLICATE_COSINE for _, _, other in chosen):
+            continue
+        if row["user"] == SHARED:
+            if shared_count >= MAX_SHARED:
+                continue
+            shared_count += 1
+        chosen.append((s, row, stored))
+    return [Recalled(to_memory(conn, row), s) for s, row, _ in chosen]
+
+
+def export_rows(conn: sqlite3.Connection, user: str) -> list[dict[str, Any]]:
+    """Every memory of a user as plain data (no vectors), oldest first."""
+    out = []
+    for row in conn.execute("SELECT * FROM memories WHERE user = ? ORDER BY id", (user,)).fetchall():
+        memory = to_memory(conn, row)
+        out.append(
+            {
+                "id": memory.id,
+                "kind": memory.kind,
+                "text": memory.text,
+                "created_at": memory.created_at,
+                "importance": memory.importance,
+                "source_turns": list(memory.source),
+                "valid_to": memory.valid_to,
+            }
+        )
+    return out

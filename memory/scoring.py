@@ -1,0 +1,59 @@
+"""How a recalled memory is scored: relevance (dense + lexical), recency and importance.
+
+Contract: every part and the total lie in [0, 1], and higher means "more worth recalling".
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+from memory.models import Score
+
+# Weights of the total. Relevance dominates: recency and importance only break near-ties.
+W_RELEVANCE = 0.80
+W_RECENCY = 0.10
+W_IMPORTANCE = 0.10
+# Inside relevance, the dense cosine carries meaning; BM25 rescues exact names and rare words.
+W_DENSE = 0.75
+W_LEXICAL = 0.25
+RECENCY_HALF_LIFE_DAYS = 30.0
+# Below this relevance a memory is noise: better to say "I don't remember" than to quote it.
+MIN_RELEVANCE = 0.28
+# Film passages are long and share vague words with everything; they must be clearly on topic.
+MIN_RELEVANCE_SHARED = 0.38
+
+
+def recency(created_at: str, now: datetime) -> float:
+    """1 for a memory made now, halving every RECENCY_HALF_LIFE_DAYS."""
+    try:
+        age_days = max(0.0, (now - datetime.fromisoformat(created_at)).total_seconds() / 86400)
+    except ValueError:
+        return 0.0
+    return math.pow(0.5, age_days / RECENCY_HALF_LIFE_DAYS)
+
+
+def lexical_from_bm25(bm25: float | None, best: float) -> float:
+    """FTS5's bm25() is negative, lower is better; map it into [0, 1] against the best in the set."""
+    if bm25 is None or best >= 0:
+        return 0.0
+    return max(0.0, min(1.0, bm25 / best))
+
+
+def score(*, dense: float, lexical: float, recency_value: float, importance: float) -> Score:
+    """Combine the parts into the total that orders recall."""
+    dense = max(0.0, min(1.0, dense))
+    relevance = W_DENSE * dense + W_LEXICAL * lexical
+    total = W_RELEVANCE * relevance + W_RECENCY * recency_value + W_IMPORTANCE * importance
+    return Score(
+        total=round(total, 4),
+        dense=round(dense, 4),
+        lexical=round(lexical, 4),
+        recency=round(recency_value, 4),
+        importance=round(importance, 4),
+    )
+
+
+def relevance(s: Score) -> float:
+    """The relevance part alone (what the abstention threshold looks at)."""
+    return W_DENSE * s.dense + W_LEXICAL * s.lexical

@@ -1,0 +1,315 @@
+"""MemoryStore: remember, recall, forget, log and export; every call scoped by user."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+from memory import db, recall, turns
+from memory.embedder import Embedder
+from memory.index import IndexFiles, VectorIndex
+from memory.models import SHARED, Conversation, Kind, Memory, MemoryError_, Recalled, Role, Turn
+
+log = logging.getLogger(__name__)
+
+DB_FILE = "samantha.db"
+T = TypeVar("T")
+# A new memory this close (cosine) to an existing one of the same user says nothing new.
+NEAR_DUPLICATE = 0.97
+
+
+def now_iso() -> str:
+    """The current local time, ISO 8601 with offset, to the second."""
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def content_hash(text: str) -> str:
+    """Identity of a memory's text, so the same thing is stored once."""
+    return hashlib.sha256(" ".join(text.split()).lower().encode()).hexdigest()
+
+
+class MemoryStore:
+    """SQLite (truth) + one FAISS index per user (derived) + FTS5 (lexical). Blocking work runs in threads."""
+
+    def __init__(self, data_dir: Path, embedder: Embedder) -> None:
+        self.embedder = embedder
+        self.data_dir = data_dir
+        self._conn = db.connect(data_dir / DB_FILE)
+        self._files = IndexFiles(data_dir / "index", embedder.name, embedder.dim)
+        self._indexes: dict[str, VectorIndex] = {}
+        # One connection, one writer: SQLite and the FAISS objects are touched under this lock only.
+        self._lock = threading.RLock()
+
+    @classmethod
+    async def open(cls, data_dir: Path, embedder: Embedder) -> MemoryStore:
+        """Open the store without blocking the event loop."""
+        return await asyncio.to_thread(cls, data_dir, embedder)
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    @contextmanager
+    def _tx(self) -> Iterator[Any]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                # Indexes may already hold changes of the rolled-back transaction: rebuild them on demand.
+                self._indexes.clear()
+                raise
+            self._conn.execute("COMMIT")
+
+    def _q(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    def index(self, scope: str) -> VectorIndex:
+        """The scope's FAISS index: loaded if it agrees with SQLite, otherwise rebuilt from stored vectors."""
+        with self._lock:
+            if scope in self._indexes:
+                return self._indexes[scope]
+            rows = self._q("SELECT id, embedding FROM memories WHERE user = ? ORDER BY id", (scope,))
+            ids = np.array([r["id"] for r in rows], dtype=np.int64)
+            index = self._files.load_checked(scope, ids)
+            if index is None:
+                index = VectorIndex(self.embedder.dim)
+                if rows:
+                    log.info("rebuilding the index for %r from %d stored vectors", scope, len(rows))
+                    vectors = np.vstack([np.frombuffer(r["embedding"], dtype=np.float32) for r in rows])
+                    index.add(ids, vectors)
+                index.dirty = True
+            self._indexes[scope] = index
+            return index
+
+    def save_indexes(self) -> None:
+        """Write changed indexes to disk (a cache: losing them only costs a rebuild)."""
+        with self._lock:
+            for scope, index in self._indexes.items():
+                if index.dirty:
+                    index.save(self._files.path(scope))
+            self._files.write_manifest()
+
+    def get_meta(self, key: str) -> str | None:
+        """A value from the meta table."""
+        rows = self._q("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0]["value"] if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Store a value in the meta table."""
+        with self._tx() as c:
+            c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    # -- writing memories ---------------------------------------------------------------------
+
+    def add_batch(
+        self,
+        user: str,
+        texts: Sequence[str],
+        *,
+        kind: Kind,
+        importance: Sequence[float] | float = 0.5,
+        sources: Sequence[Sequence[int]] | None = None,
+        created_at: Sequence[str] | None = None,
+        vectors: np.ndarray | None = None,
+        dedupe: bool = True,
+    ) -> list[Memory | None]:
+        """Embed and store many memories in one transaction (blocking). None marks a duplicate skipped."""
+        if not texts:
+            return []
+        if vectors is None:
+            vectors = self.embedder.embed(texts)
+        weights = [importance] * len(texts) if isinstance(importance, float | int) else list(importance)
+        stamp = now_iso()
+        out: list[Memory | None] = []
+        with self._tx() as c:
+            index = self.index(user)
+            new_ids: list[int] = []
+            for i, text in enumerate(texts):
+                if dedupe and self._is_duplicate(c, index, user, kind, text, vectors[i]):
+                    out.append(None)
+                    continue
+                when = created_at[i] if created_at else stamp
+                src = tuple(sources[i]) if sources else ()
+                cur = c.execute(
+                    "INSERT INTO memories (user, kind, text, created_at, importance, content_hash, embedding)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (user, kind, text, when, float(weights[i]), content_hash(text), vectors[i].tobytes()),
+                )
+                memory_id = int(cur.lastrowid or 0)
+                c.executemany(
+                    "INSERT OR IGNORE INTO memory_sources (memory_id, turn_id) VALUES (?, ?)",
+                    [(memory_id, t) for t in src],
+                )
+                new_ids.append(memory_id)
+                out.append(Memory(memory_id, user, kind, text, when, float(weights[i]), src))
+                if dedupe:  # later texts of this batch are checked against this one too
+                    index.add(np.array([memory_id]), vectors[i : i + 1])
+            if not dedupe:
+                keep = [i for i, m in enumerate(out) if m is not None]
+                index.add(np.array(new_ids, dtype=np.int64), vectors[keep])
+        return out
+
+    def _is_duplicate(
+        self, c: Any, index: VectorIndex, user: str, kind: Kind, text: str, vector: np.ndarray
+    ) -> bool:
+        same = c.execute(
+            "SELECT 1 FROM memories WHERE user = ? AND kind = ? AND content_hash = ?",
+            (user, kind, content_hash(text)),
+        ).fetchone()
+        if same:
+            return True
+        nearest = index.search(vector, 1)
+        return bool(nearest and nearest[0][1] >= NEAR_DUPLICATE)
+
+    async def remember(
+        self,
+        user: str,
+        text: str,
+        *,
+        kind: Kind,
+        source: Sequence[int] = (),
+        importance: float = 0.5,
+    ) -> Memory | None:
+        """Store one memory (acknowledged once SQLite committed it); None when it was a duplicate."""
+        if user == SHARED:
+            raise MemoryError_("the shared scope is read-only")
+        result = await asyncio.to_thread(
+            self.add_batch, user, [text], kind=kind, importance=[importance], sources=[source]
+        )
+        return result[0]
+
+    # -- reading ------------------------------------------------------------------------------
+
+    async def recall(self, user: str, query: str, *, k: int, shared: bool = True) -> list[Recalled]:
+        """The k memories most worth recalling for `query`: this user's, plus shared seed passages."""
+        if k <= 0 or not query.strip():
+            return []
+        return await asyncio.to_thread(self._recall, user, query, k, shared)
+
+    def _recall(self, user: str, query: str, k: int, shared: bool) -> list[Recalled]:
+        vector = self.embedder.embed([query])[0]
+        scopes = [user, SHARED] if shared else [user]
+        with self._lock:
+            return recall.run(self._conn, {s: self.index(s) for s in scopes}, vector, query, k)
+
+    async def memories(
+        self, user: str, *, query: str | None = None, kind: Kind | None = None, limit: int = 200
+    ) -> list[Memory]:
+        """List a user's memories, newest first; `query` filters by words (full-text)."""
+
+        def run() -> list[Memory]:
+            sql = "SELECT m.* FROM memories m WHERE m.user = ?"
+            params: list[Any] = [user]
+            if kind:
+                sql += " AND m.kind = ?"
+                params.append(kind)
+            if query and query.strip():
+                sql += " AND m.id IN (SELECT rowid FROM memories_fts WHERE memories_fts MATCH ?)"
+                params.append(recall.fts_query(query, any_word=False))
+            sql += " ORDER BY m.id DESC LIMIT ?"
+            params.append(limit)
+            return [recall.to_memory(self._conn, r) for r in self._q(sql, params)]
+
+        return await asyncio.to_thread(run)
+
+    async def count(self, user: str | None = None) -> dict[str, int]:
+        """How many memories of each kind (for one user, or all)."""
+        sql = "SELECT kind, COUNT(*) AS n FROM memories"
+        rows = await asyncio.to_thread(
+            self._q,
+            sql + (" WHERE user = ? GROUP BY kind" if user else " GROUP BY kind"),
+            (user,) if user else (),
+        )
+        return {r["kind"]: r["n"] for r in rows}
+
+    # -- forgetting ---------------------------------------------------------------------------
+
+    async def forget(self, user: str, memory_id: int) -> int:
+        """Remove a memory: its row, vector and FTS entry, and everything derived from the same turns.
+
+        A remembered turn also takes the turn itself out of the conversation log. Returns how many
+        memories went (0 when this user has no such memory).
+        """
+        return await asyncio.to_thread(self._forget, user, memory_id)
+
+    def _forget(self, user: str, memory_id: int) -> int:
+        with self._tx() as c:
+            row = c.execute("SELECT user, kind FROM memories WHERE id = ?", (memory_id,)).fetchone()
+            if row is None or row["user"] != user:
+                if row is not None and row["user"] == SHARED and user != SHARED:
+                    raise MemoryError_("seed passages are shared and read-only")
+                return 0
+            turns = [
+                r[0]
+                for r in c.execute("SELECT turn_id FROM memory_sources WHERE memory_id = ?", (memory_id,))
+            ]
+            doomed = {memory_id}
+            if row["kind"] == "turn" and turns:
+                marks = ",".join("?" * len(turns))
+                doomed |= {
+                    r[0]
+                    for r in c.execute(
+                        f"SELECT s.memory_id FROM memory_sources s JOIN memories m ON m.id = s.memory_id"
+                        f" WHERE m.user = ? AND s.turn_id IN ({marks})",
+                        (user, *turns),
+                    )
+                }
+                c.execute(f"DELETE FROM turns WHERE user = ? AND id IN ({marks})", (user, *turns))
+            marks = ",".join("?" * len(doomed))
+            c.execute(f"DELETE FROM memories WHERE user = ? AND id IN ({marks})", (user, *doomed))
+            self.index(user).remove(sorted(doomed))
+        return len(doomed)
+
+    # -- the conversation log -----------------------------------------------------------------
+
+    async def log_turn(
+        self, user: str, conversation: str, role: Role, text: str, *, status: str = "complete"
+    ) -> Turn:
+        """Append a message to a conversation (acknowledged once SQLite committed it)."""
+
+        def run() -> Turn:
+            with self._tx() as c:
+                return turns.insert(c, user, conversation, role, text, status, now_iso())
+
+        return await asyncio.to_thread(run)
+
+    async def history(self, user: str, conversation: str, limit: int) -> list[Turn]:
+        """The last `limit` turns of a conversation, oldest first."""
+        return await asyncio.to_thread(self._read, turns.recent, user, conversation, limit)
+
+    async def conversations(self, user: str, limit: int = 100) -> list[Conversation]:
+        """A user's conversations, most recently active first."""
+        return await asyncio.to_thread(self._read, turns.conversations, user, limit)
+
+    async def export(self, user: str) -> dict[str, Any]:
+        """Everything stored for a user: memories (without vectors) and every turn."""
+        return {
+            "user": user,
+            "exported_at": now_iso(),
+            "memories": await asyncio.to_thread(self._read, recall.export_rows, user),
+            "turns": await asyncio.to_thread(self._read, turns.all_turns, user),
+        }
+
+    def _read(self, query: Callable[..., T], *args: Any) -> T:
+        with self._lock:
+            return query(self._conn, *args)
+
+    async def aclose(self) -> None:
+        """Save the indexes and close the database."""
+
+        def run() -> None:
+            with self._lock:
+                self.save_indexes()
+                self._conn.close()
+
+        await asyncio.to_thread(run)

@@ -1,0 +1,49 @@
+"""Load and validate a persona file (TOML)."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class PersonaError(ValueError):
+    """A persona file is missing, unreadable or invalid; the message names the file and field."""
+
+
+class Persona(BaseModel):
+    """Who she is: the stable part of every prompt."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=60)
+    tagline: str = ""
+    system: str = Field(min_length=1)
+    voice: str = ""
+    boundaries: list[str] = Field(default_factory=list)
+    greeting: str = Field(min_length=1)
+
+    def system_text(self) -> str:
+        """The persona part of the system message (identical every turn, so it can be cached)."""
+        parts = [self.system.strip()]
+        if self.voice.strip():
+            parts.append(self.voice.strip())
+        return "\n".join(parts)
+
+
+def load_persona(path: Path) -> Persona:
+    """Read a persona TOML file; raise PersonaError with the file and field on any problem."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise PersonaError(f"cannot read persona file {path}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise PersonaError(f"persona file {path} is not valid TOML: {exc}") from exc
+    try:
+        return Persona.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'file'}: {err['msg']}" for err in exc.errors()
+        )
+        raise PersonaError(f"persona file {path} is invalid: {problems}") from exc
