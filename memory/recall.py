@@ -26,6 +26,26 @@ _STOPWORDS = frozenset(
 )
 
 
+def _stem(word: str) -> str:
+    """A light suffix stripper, so "dogs" meets "dog" and "walking" meets "walk"."""
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def terms(text: str) -> set[str]:
+    """The content words of a text, stemmed."""
+    return {_stem(w) for w in re.findall(r"\w+", text.lower()) if w not in _STOPWORDS and len(w) > 1}
+
+
+def coverage(query_terms: set[str], text: str) -> float:
+    """Share of the query's content words that the text contains: the lexical part of a score."""
+    if not query_terms:
+        return 0.0
+    return len(query_terms & terms(text)) / len(query_terms)
+
+
 def fts_query(text: str, *, any_word: bool = True) -> str:
     """An FTS5 query of the text's content words, each quoted so user text cannot inject syntax."""
     words = re.findall(r"\w+", text.lower())
@@ -82,7 +102,7 @@ def run(
     candidates.update(lexical)
     if not candidates:
         return []
-    best_bm25 = min(lexical.values(), default=0.0)
+    query_terms = terms(query)
 
     marks = ",".join("?" * len(candidates))
     rows = conn.execute(
@@ -97,7 +117,7 @@ def run(
         shared = row["user"] == SHARED
         s = scoring.score(
             dense=float(stored @ vector),
-            lexical=scoring.lexical_from_bm25(lexical.get(row["id"]), best_bm25),
+            lexical=coverage(query_terms, row["text"]),
             recency_value=0.0 if shared else scoring.recency(row["created_at"], now),
             importance=SEED_IMPORTANCE if shared else float(row["importance"]),
         )

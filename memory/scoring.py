@@ -14,7 +14,7 @@ from memory.models import Score
 W_RELEVANCE = 0.80
 W_RECENCY = 0.10
 W_IMPORTANCE = 0.10
-# Inside relevance, the dense cosine carries meaning; BM25 rescues exact names and rare words.
+# Inside relevance, the dense cosine carries meaning; the share of query words found rescues exact names.
 W_DENSE = 0.75
 W_LEXICAL = 0.25
 RECENCY_HALF_LIFE_DAYS = 30.0
@@ -31,13 +31,6 @@ def recency(created_at: str, now: datetime) -> float:
     except ValueError:
         return 0.0
     return math.pow(0.5, age_days / RECENCY_HALF_LIFE_DAYS)
-
-
-def lexical_from_bm25(bm25: float | None, best: float) -> float:
-    """FTS5's bm25() is negative, lower is better; map it into [0, 1] against the best in the set."""
-    if bm25 is None or best >= 0:
-        return 0.0
-    return max(0.0, min(1.0, bm25 / best))
 
 
 def score(*, dense: float, lexical: float, recency_value: float, importance: float) -> Score:

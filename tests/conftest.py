@@ -1,0 +1,111 @@
+"""Shared fixtures: the real embedder (loaded once), settings in a temporary data dir, a real server."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+
+from app.backends import Backend
+from app.backends.scripted import EchoBackend
+from app.config import Settings
+from app.server import RunningServer
+from memory.embedder import Embedder, load_embedder
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The bundled all-MiniLM-L6-v2, loaded once for the whole run."""
+    return load_embedder()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Offline settings in a fresh data dir, without the film reviews (tests that need them add them)."""
+    return Settings(backend="echo", data_dir=tmp_path / "data", seeds_dir="")
+
+
+class Chat:
+    """A websocket client speaking the protocol, for tests."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        await self.ws.send(json.dumps(frame))
+
+    async def recv(self) -> dict[str, Any]:
+        frame: dict[str, Any] = json.loads(await self.ws.recv(decode=True))
+        return frame
+
+    async def hello(self, conversation: str | None = None) -> dict[str, Any]:
+        await self.send({"type": "hello", "conversation": conversation, "token": None})
+        return await self.recv()
+
+    async def turn(self, text: str) -> list[dict[str, Any]]:
+        """Send a message and collect every frame up to `done` or `error`."""
+        await self.send({"type": "user", "text": text})
+        frames = []
+        while True:
+            frame = await self.recv()
+            frames.append(frame)
+            if frame["type"] in ("done", "error"):
+                return frames
+
+
+class Server:
+    """A real uvicorn server on a free port, restartable on the same data dir."""
+
+    def __init__(self, settings: Settings, backend: Backend, embedder: Embedder) -> None:
+        self.settings = settings
+        self.backend = backend
+        self.embedder = embedder
+        self.running: RunningServer | None = None
+
+    async def start(self) -> Server:
+        self.running = await RunningServer.start(
+            self.settings, backend=self.backend, embedder=self.embedder, port=0
+        )
+        return self
+
+    async def stop(self) -> None:
+        if self.running is not None:
+            await self.running.stop()
+            self.running = None
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+    @property
+    def url(self) -> str:
+        assert self.running is not None
+        return self.running.url
+
+    async def chat(self, conversation: str | None = None) -> Chat:
+        assert self.running is not None
+        chat = Chat(await connect(self.running.ws_url))
+        if conversation != "no-hello":
+            ready = await chat.hello(conversation)
+            assert ready["type"] == "ready"
+        return chat
+
+
+@pytest.fixture
+async def make_server(settings: Settings, embedder: Embedder) -> AsyncIterator[Any]:
+    """Start servers on demand (default backend: echo); all are stopped after the test."""
+    started: list[Server] = []
+
+    async def make(backend: Backend | None = None, **overrides: Any) -> Server:
+        s = settings.model_copy(update=overrides) if overrides else settings
+        server = await Server(s, backend or EchoBackend(), embedder).start()
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        await server.stop()
