@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     repeat_penalty: float = Field(
         1.3, ge=1.0, le=2.0, description="Penalty for repeating tokens (llamacpp); a tiny model needs one."
     )
+    facts: Literal["auto", "rules", "model"] = Field(
+        "auto",
+        description="How facts about you are learned: rules, model (JSON from the model), or auto "
+        "(model for the openai backend, rules for the tiny local one).",
+    )
     context_tokens: int = Field(2048, ge=256, le=32768, description="Prompt + reply token budget.")
     threads: int | None = Field(None, ge=1, description="CPU threads for llama.cpp (default: all cores).")
     user: str = Field("me", pattern=r"^[a-z0-9_.-]{1,32}$", description="The single local user's name.")

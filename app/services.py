@@ -40,6 +40,7 @@ class Services:
             params=GenParams(
                 max_tokens=s.max_tokens, temperature=s.temperature, repeat_penalty=s.repeat_penalty
             ),
+            model_facts=s.facts == "model" or (s.facts == "auto" and s.backend == "openai"),
         )
 
     def session(self, user: str, conversation: str) -> ChatSession:

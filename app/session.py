@@ -12,9 +12,11 @@ from typing import Any
 
 from app.backends.base import Backend, BackendError, GenParams, Message, approx_tokens
 from app.protocol import Delta, Done, Error, Recalled, RecalledMemory, ScoreParts, ServerFrame
+from memory.extract import extract_facts, extract_with_model, importance
 from memory.models import Recalled as RecalledMemoryValue
 from memory.models import Turn
 from memory.store import MemoryStore
+from memory.write import NewMemory
 from persona.persona import Persona
 from persona.prompt import PromptMemory, PromptTurn, build_messages
 
@@ -29,6 +31,7 @@ class TurnConfig:
     history_turns: int = 6
     context_tokens: int = 2048
     params: GenParams = field(default_factory=GenParams)
+    model_facts: bool = False  # ask the model for facts as JSON (capable remote models only)
 
 
 class Learner:
@@ -211,8 +214,26 @@ class ChatSession:
         return reply
 
     async def _learn(self, said: Turn) -> None:
-        """Remember what the person said (her own replies stay in the log, never recalled as fact)."""
+        """Remember what the person said and the facts in it (her own replies stay in the log only)."""
         try:
-            await self.store.remember(self.user, memory_text(said), kind="turn", source=[said.id])
+            text = memory_text(said)
+            if self.config.model_facts:
+                facts = await extract_with_model(self.backend, said.text)
+            else:
+                facts = extract_facts(said.text)
+            day = said.created_at[:10]
+            # Stored with date and speaker (what the model reads); embedded as said (what questions match).
+            items = [NewMemory(text, "turn", importance(text), (said.id,), embed_text=said.text)] + [
+                NewMemory(
+                    f"[{day}] {f.text}",
+                    "fact",
+                    importance(f.text, is_fact=True),
+                    (said.id,),
+                    fact_key=f.key,
+                    embed_text=f.said,
+                )
+                for f in facts
+            ]
+            await self.store.remember_batch(self.user, items)
         except Exception as exc:  # learning is best effort; the turn itself is already stored
             log.error("could not remember turn %d: %r", said.id, exc)

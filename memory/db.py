@@ -46,6 +46,11 @@ MIGRATIONS: list[str] = [
         INSERT INTO memories_fts (memories_fts, rowid, text) VALUES ('delete', old.id, old.text);
         INSERT INTO memories_fts (rowid, text) VALUES (new.id, new.text); END;
     """,
+    # 2: facts carry the key of what they are about; a newer fact of the same key supersedes the old one.
+    """
+    ALTER TABLE memories ADD COLUMN fact_key TEXT;
+    CREATE INDEX memories_by_fact ON memories (user, fact_key) WHERE fact_key IS NOT NULL;
+    """,
 ]
 
 

@@ -42,6 +42,7 @@ class Memory:
     importance: float
     source: tuple[int, ...] = ()
     valid_to: str | None = None
+    fact_key: str | None = None
 
 
 @dataclass(frozen=True)

@@ -22,16 +22,19 @@ SEED_IMPORTANCE = 0.3
 _STOPWORDS = frozenset(
     """a an and are as at be but by do does did for from had has have he her his how i if in into is it its
     me my of on or our she so that the their them then there they this to was we were what when where which
-    who whom why will with you your yours am can could would should about just not no yes""".split()
+    who whom why will with you your yours am can could would should about just not no yes these those
+    some any all been being very really here than too also now still ever never got get remember recall
+    tell know think say said ask please hey hi hello""".split()
 )
 
 
 def _stem(word: str) -> str:
-    """A light suffix stripper, so "dogs" meets "dog" and "walking" meets "walk"."""
+    """A light suffix stripper: "dogs"/"dog", "lives"/"living"/"live", "moved"/"move" meet."""
     for suffix in ("ing", "ed", "es", "s"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
+            word = word[: -len(suffix)]
+            break
+    return word[:-1] if word.endswith("e") and len(word) > 3 else word
 
 
 def terms(text: str) -> set[str]:
@@ -67,6 +70,7 @@ def to_memory(conn: sqlite3.Connection, row: sqlite3.Row) -> Memory:
         importance=row["importance"],
         source=sources,
         valid_to=row["valid_to"],
+        fact_key=row["fact_key"],
     )
 
 
@@ -118,7 +122,9 @@ def run(
         s = scoring.score(
             dense=float(stored @ vector),
             lexical=coverage(query_terms, row["text"]),
-            recency_value=0.0 if shared else scoring.recency(row["created_at"], now),
+            recency_value=0.0
+            if shared
+            else scoring.retention(row["created_at"], row["last_recalled"], row["recall_count"], now),
             importance=SEED_IMPORTANCE if shared else float(row["importance"]),
         )
         if scoring.relevance(s) >= (scoring.MIN_RELEVANCE_SHARED if shared else scoring.MIN_RELEVANCE):
@@ -137,7 +143,18 @@ def run(
                 continue
             shared_count += 1
         chosen.append((s, row, stored))
+    strengthen(conn, [row["id"] for _, row, _ in chosen if row["user"] != SHARED], now)
     return [Recalled(to_memory(conn, row), s) for s, row, _ in chosen]
+
+
+def strengthen(conn: sqlite3.Connection, ids: list[int], now: datetime) -> None:
+    """Recalled memories get stronger: they fade more slowly from now on (MemoryBank's forgetting curve)."""
+    if ids:
+        conn.execute(
+            f"UPDATE memories SET recall_count = recall_count + 1, last_recalled = ?"
+            f" WHERE id IN ({','.join('?' * len(ids))})",
+            (now.isoformat(timespec="seconds"), *ids),
+        )
 
 
 def export_rows(conn: sqlite3.Connection, user: str) -> list[dict[str, Any]]:
@@ -154,6 +171,7 @@ def export_rows(conn: sqlite3.Connection, user: str) -> list[dict[str, Any]]:
                 "importance": memory.importance,
                 "source_turns": list(memory.source),
                 "valid_to": memory.valid_to,
+                "fact_key": memory.fact_key,
             }
         )
     return out

@@ -24,13 +24,18 @@ MIN_RELEVANCE = 0.28
 MIN_RELEVANCE_SHARED = 0.38
 
 
-def recency(created_at: str, now: datetime) -> float:
-    """1 for a memory made now, halving every RECENCY_HALF_LIFE_DAYS."""
+def retention(created_at: str, last_recalled: str | None, recall_count: int, now: datetime) -> float:
+    """How fresh a memory is, in [0, 1]: a forgetting curve in the spirit of MemoryBank.
+
+    1 when made (or last recalled) now; it halves every RECENCY_HALF_LIFE_DAYS x (1 + times recalled),
+    so what keeps coming up in conversation fades more slowly.
+    """
     try:
-        age_days = max(0.0, (now - datetime.fromisoformat(created_at)).total_seconds() / 86400)
-    except ValueError:
+        anchor = datetime.fromisoformat(last_recalled or created_at)
+        age_days = max(0.0, (now - anchor).total_seconds() / 86400)
+    except (TypeError, ValueError):
         return 0.0
-    return math.pow(0.5, age_days / RECENCY_HALF_LIFE_DAYS)
+    return math.pow(0.5, age_days / (RECENCY_HALF_LIFE_DAYS * (1 + max(0, recall_count))))
 
 
 def score(*, dense: float, lexical: float, recency_value: float, importance: float) -> Score:

@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from memory.models import SHARED
 from memory.store import MemoryStore
+from memory.write import NewMemory
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,8 @@ def ingest_seeds(store: MemoryStore, seeds_dir: Path, *, progress: bool = True) 
     total = sum(len(chunks) for _, _, chunks in todo)
     with tqdm(total=total, desc="Reading the film reviews", unit="passage", disable=not progress) as bar:
         for name, digest, chunks in todo:
-            added += sum(1 for m in store.add_batch(SHARED, chunks, kind="seed", importance=0.3) if m)
+            items = [NewMemory(chunk, "seed", importance=0.3) for chunk in chunks]
+            added += sum(1 for m in store.add_batch(SHARED, items) if m)
             store.set_meta(f"seed:{name}", digest)
             bar.update(len(chunks))
     store.save_indexes()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -14,7 +13,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from memory import db, recall, turns
+from memory import db, recall, turns, write
 from memory.embedder import Embedder
 from memory.index import IndexFiles, VectorIndex
 from memory.models import SHARED, Conversation, Kind, Memory, MemoryError_, Recalled, Role, Turn
@@ -23,18 +22,11 @@ log = logging.getLogger(__name__)
 
 DB_FILE = "samantha.db"
 T = TypeVar("T")
-# A new memory this close (cosine) to an existing one of the same user says nothing new.
-NEAR_DUPLICATE = 0.97
 
 
 def now_iso() -> str:
     """The current local time, ISO 8601 with offset, to the second."""
     return datetime.now().astimezone().isoformat(timespec="seconds")
-
-
-def content_hash(text: str) -> str:
-    """Identity of a memory's text, so the same thing is stored once."""
-    return hashlib.sha256(" ".join(text.split()).lower().encode()).hexdigest()
 
 
 class MemoryStore:
@@ -114,62 +106,18 @@ class MemoryStore:
     def add_batch(
         self,
         user: str,
-        texts: Sequence[str],
+        items: Sequence[write.NewMemory],
         *,
-        kind: Kind,
-        importance: Sequence[float] | float = 0.5,
-        sources: Sequence[Sequence[int]] | None = None,
-        created_at: Sequence[str] | None = None,
         vectors: np.ndarray | None = None,
         dedupe: bool = True,
     ) -> list[Memory | None]:
         """Embed and store many memories in one transaction (blocking). None marks a duplicate skipped."""
-        if not texts:
+        if not items:
             return []
         if vectors is None:
-            vectors = self.embedder.embed(texts)
-        weights = [importance] * len(texts) if isinstance(importance, float | int) else list(importance)
-        stamp = now_iso()
-        out: list[Memory | None] = []
+            vectors = self.embedder.embed([item.embed_text or item.text for item in items])
         with self._tx() as c:
-            index = self.index(user)
-            new_ids: list[int] = []
-            for i, text in enumerate(texts):
-                if dedupe and self._is_duplicate(c, index, user, kind, text, vectors[i]):
-                    out.append(None)
-                    continue
-                when = created_at[i] if created_at else stamp
-                src = tuple(sources[i]) if sources else ()
-                cur = c.execute(
-                    "INSERT INTO memories (user, kind, text, created_at, importance, content_hash, embedding)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (user, kind, text, when, float(weights[i]), content_hash(text), vectors[i].tobytes()),
-                )
-                memory_id = int(cur.lastrowid or 0)
-                c.executemany(
-                    "INSERT OR IGNORE INTO memory_sources (memory_id, turn_id) VALUES (?, ?)",
-                    [(memory_id, t) for t in src],
-                )
-                new_ids.append(memory_id)
-                out.append(Memory(memory_id, user, kind, text, when, float(weights[i]), src))
-                if dedupe:  # later texts of this batch are checked against this one too
-                    index.add(np.array([memory_id]), vectors[i : i + 1])
-            if not dedupe:
-                keep = [i for i, m in enumerate(out) if m is not None]
-                index.add(np.array(new_ids, dtype=np.int64), vectors[keep])
-        return out
-
-    def _is_duplicate(
-        self, c: Any, index: VectorIndex, user: str, kind: Kind, text: str, vector: np.ndarray
-    ) -> bool:
-        same = c.execute(
-            "SELECT 1 FROM memories WHERE user = ? AND kind = ? AND content_hash = ?",
-            (user, kind, content_hash(text)),
-        ).fetchone()
-        if same:
-            return True
-        nearest = index.search(vector, 1)
-        return bool(nearest and nearest[0][1] >= NEAR_DUPLICATE)
+            return write.insert(c, self.index(user), user, items, vectors, stamp=now_iso(), dedupe=dedupe)
 
     async def remember(
         self,
@@ -179,14 +127,21 @@ class MemoryStore:
         kind: Kind,
         source: Sequence[int] = (),
         importance: float = 0.5,
+        fact_key: str | None = None,
     ) -> Memory | None:
-        """Store one memory (acknowledged once SQLite committed it); None when it was a duplicate."""
+        """Store one memory (acknowledged once SQLite committed it); None when it was a duplicate.
+
+        With a `fact_key`, the fact supersedes the user's current fact of that key: the old one gets a
+        valid-to date and is no longer recalled, but stays in the history.
+        """
+        item = write.NewMemory(text, kind, importance, tuple(source), fact_key=fact_key)
+        return (await self.remember_batch(user, [item]))[0]
+
+    async def remember_batch(self, user: str, items: Sequence[write.NewMemory]) -> list[Memory | None]:
+        """Store several memories with one embedding batch and one transaction."""
         if user == SHARED:
             raise MemoryError_("the shared scope is read-only")
-        result = await asyncio.to_thread(
-            self.add_batch, user, [text], kind=kind, importance=[importance], sources=[source]
-        )
-        return result[0]
+        return await asyncio.to_thread(self.add_batch, user, items)
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -244,31 +199,25 @@ class MemoryStore:
 
     def _forget(self, user: str, memory_id: int) -> int:
         with self._tx() as c:
-            row = c.execute("SELECT user, kind FROM memories WHERE id = ?", (memory_id,)).fetchone()
-            if row is None or row["user"] != user:
-                if row is not None and row["user"] == SHARED and user != SHARED:
+            removed = write.delete(c, user, memory_id)
+            if removed is None:
+                owner = c.execute("SELECT user FROM memories WHERE id = ?", (memory_id,)).fetchone()["user"]
+                if owner == SHARED:
                     raise MemoryError_("seed passages are shared and read-only")
-                return 0
-            turns = [
-                r[0]
-                for r in c.execute("SELECT turn_id FROM memory_sources WHERE memory_id = ?", (memory_id,))
-            ]
-            doomed = {memory_id}
-            if row["kind"] == "turn" and turns:
-                marks = ",".join("?" * len(turns))
-                doomed |= {
-                    r[0]
-                    for r in c.execute(
-                        f"SELECT s.memory_id FROM memory_sources s JOIN memories m ON m.id = s.memory_id"
-                        f" WHERE m.user = ? AND s.turn_id IN ({marks})",
-                        (user, *turns),
-                    )
-                }
-                c.execute(f"DELETE FROM turns WHERE user = ? AND id IN ({marks})", (user, *turns))
-            marks = ",".join("?" * len(doomed))
-            c.execute(f"DELETE FROM memories WHERE user = ? AND id IN ({marks})", (user, *doomed))
-            self.index(user).remove(sorted(doomed))
-        return len(doomed)
+                return 0  # another user's memory: to this user it does not exist
+            self.index(user).remove(removed)
+        return len(removed)
+
+    async def forget_turn(self, user: str, turn_id: int) -> int:
+        """Remove a turn from the log and every memory learned from it; returns how many memories went."""
+
+        def run() -> int:
+            with self._tx() as c:
+                removed = write.delete_turns(c, user, [turn_id])
+                self.index(user).remove(removed)
+            return len(removed)
+
+        return await asyncio.to_thread(run)
 
     # -- the conversation log -----------------------------------------------------------------
 

@@ -37,9 +37,9 @@ async def test_the_biscuit_story(make_server: Any) -> None:
     frames = await second.turn("What is my dog's name?")
     recalled = frames[0]
     assert recalled["type"] == "recalled"
-    assert any("My dog is called Biscuit" in m["text"] for m in recalled["memories"])
     memory = recalled["memories"][0]
-    assert memory["kind"] == "turn" and memory["score"] == memory["why"]["total"] > 0
+    assert "dog is called Biscuit" in memory["text"]
+    assert memory["kind"] in ("turn", "fact") and memory["score"] == memory["why"]["total"] > 0
     assert "Biscuit" in frames[-1]["text"]  # the echo backend shows the memory reached the prompt
 
 
