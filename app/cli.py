@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from app.config import Settings, describe_errors
+from app.memory_cli import add_memory_commands, run_memory_command
 
 log = logging.getLogger("samantha")
 
@@ -65,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     script.add_argument("file", type=Path, help="The conversation file.")
     script.add_argument("--keep-data", action="store_true", help="Keep the temporary data directory.")
     add_settings_flags(script)
+    add_memory_commands(commands)
     return parser
 
 
@@ -80,6 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for noisy in ("faiss.loader", "sentence_transformers", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
+        if args.command == "memory":
+            return asyncio.run(run_memory_command(args))
         settings = settings_from(args)
     except ValidationError as exc:
         print(describe_errors(exc), file=sys.stderr)

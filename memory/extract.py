@@ -99,7 +99,7 @@ _RULES: list[tuple[re.Pattern[str], str, str]] = [
         "I have a {r} called {v}.",
     ),
     (
-        re.compile(r"\bi(?:'ve| have)? (?:just |recently )?moved to " + _VALUE + _END, re.I),
+        re.compile(r"\bi(?:'ve| have)? (?:just |recently )?moved (?:back )?to " + _VALUE + _END, re.I),
         "home",
         "I live in {v}.",
     ),
@@ -194,7 +194,9 @@ async def extract_with_model(backend: Backend, text: str) -> list[Fact]:
             [d async for d in backend.generate(messages, GenParams(max_tokens=200, temperature=0))]
         )
         start, end = reply.find("["), reply.rfind("]")
-        items = json.loads(reply[start : end + 1]) if start != -1 and end > start else []
+        if start == -1 or end < start:
+            raise ValueError(f"no JSON list in the reply {reply[:80]!r}")
+        items = json.loads(reply[start : end + 1])
         facts = []
         for item in items if isinstance(items, list) else []:
             if isinstance(item, dict) and item.get("key") and item.get("fact"):
@@ -225,16 +227,13 @@ _PLANS = re.compile(
 
 def importance(text: str, *, is_fact: bool = False) -> float:
     """How much a memory matters, in [0, 1]: names, people, feelings and plans count; small talk does not."""
-    words = re.findall(r"\w+", text)
-    if len(words) < 4 and not is_fact:
+    body = re.sub(r"^\[[^\]]*\]\s*(?:\w+:\s*)?", "", text)  # without "[date] speaker:"
+    if len(re.findall(r"\w+", body)) < 4 and not is_fact:
         return 0.2
     score = 0.4 + (0.2 if is_fact else 0.0)
-    if re.search(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]{2,}", text.split(":", 1)[-1].strip()[1:]):
-        score += 0.15  # a name, a place
-    if _PEOPLE.search(text):
-        score += 0.15
-    if _FEELINGS.search(text):
-        score += 0.15
-    if _PLANS.search(text):
-        score += 0.1
+    if re.search(r"(?<=[a-z,;] )[A-Z][a-z]{2,}", body):
+        score += 0.15  # a name or a place (a capital inside a sentence)
+    for kind, weight in ((_PEOPLE, 0.15), (_FEELINGS, 0.15), (_PLANS, 0.1)):
+        if kind.search(body):
+            score += weight
     return round(min(1.0, score), 2)

@@ -1,0 +1,166 @@
+"""`samantha memory list | forget | export | import`: look after the memory database from the terminal.
+
+These open the data directory directly. Run them while the server is stopped (or use the HTTP API while it
+runs): a running server would keep its own copy of the vector index until it restarts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from app.config import Settings
+from memory.db import DatabaseError
+from memory.embedder import load_embedder
+from memory.models import KINDS, MemoryError_
+from memory.store import MemoryStore
+from memory.write import NewMemory
+
+
+def add_memory_commands(commands: Any) -> None:
+    """Register `samantha memory ...` on the top-level subparsers."""
+    memory = commands.add_parser("memory", help="List, forget, export or import what she remembers.")
+    memory.add_argument(
+        "--data-dir", type=Path, help="Data directory [env SAMANTHA_DATA_DIR; default ./data]"
+    )
+    memory.add_argument("--user", help="Whose memories [env SAMANTHA_USER; default: me]")
+    actions = memory.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", help="List memories, newest first.")
+    listing.add_argument("--kind", choices=KINDS, help="Only this kind.")
+    listing.add_argument("--query", "-q", help="Only memories containing these words.")
+    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--json", action="store_true", help="Print JSON instead of a table.")
+    forget = actions.add_parser("forget", help="Forget a memory (and what was learned from it) for good.")
+    forget.add_argument("id", type=int, help="The memory id (see `samantha memory list`).")
+    forget.add_argument(
+        "--turn", action="store_true", help="The id is a turn id: forget the turn and its memories."
+    )
+    export = actions.add_parser("export", help="Write everything stored for the user as JSON.")
+    export.add_argument("file", nargs="?", type=Path, help="Output file (default: standard output).")
+    importing = actions.add_parser("import", help="Read an export back in (memories are embedded again).")
+    importing.add_argument("file", type=Path, help="A file written by `samantha memory export`.")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    given: dict[str, Any] = {"backend": "echo", "seeds_dir": ""}
+    if args.data_dir is not None:
+        given["data_dir"] = args.data_dir
+    if args.user is not None:
+        given["user"] = args.user
+    return Settings(**given)
+
+
+async def run_memory_command(args: argparse.Namespace) -> int:
+    """Carry out one `samantha memory` action; 0 on success, 1 when nothing matched, 2 on bad input."""
+    settings = _settings(args)
+    if args.action == "import":
+        try:
+            data = json.loads(args.file.read_text(encoding="utf-8"))
+            if not isinstance(data, dict) or not isinstance(data.get("memories"), list):
+                raise ValueError("it has no list of memories")
+        except (OSError, ValueError) as exc:
+            print(f"samantha memory import: cannot use {args.file}: {exc}", file=sys.stderr)
+            return 2
+    try:
+        store = await MemoryStore.open(settings.data_dir, await asyncio.to_thread(load_embedder))
+    except DatabaseError as exc:
+        print(f"samantha memory: {exc}", file=sys.stderr)
+        return 2
+    try:
+        match args.action:
+            case "list":
+                return await _list(store, settings.user, args)
+            case "forget":
+                return await _forget(store, settings.user, args)
+            case "export":
+                text = json.dumps(await store.export(settings.user), indent=2, ensure_ascii=False)
+                if args.file:
+                    args.file.write_text(text + "\n", encoding="utf-8")
+                    print(f"exported to {args.file}", file=sys.stderr)
+                else:
+                    print(text)
+                return 0
+            case "import":
+                return await _import(store, settings.user, data)
+    finally:
+        await store.aclose()
+    return 2
+
+
+async def _list(store: MemoryStore, user: str, args: argparse.Namespace) -> int:
+    memories = await store.memories(user, query=args.query, kind=args.kind, limit=args.limit)
+    if args.json:
+        print(json.dumps([vars(m) for m in memories], indent=2, ensure_ascii=False))
+        return 0
+    for m in memories:
+        status = " (superseded)" if m.valid_to else ""
+        print(f"{m.id:>6}  {m.kind:<10} {m.importance:.2f}  {m.text}{status}")
+    if not memories:
+        print("(no memories)", file=sys.stderr)
+    return 0
+
+
+async def _forget(store: MemoryStore, user: str, args: argparse.Namespace) -> int:
+    try:
+        count = await (store.forget_turn(user, args.id) if args.turn else store.forget(user, args.id))
+    except MemoryError_ as exc:
+        print(f"samantha memory forget: {exc}", file=sys.stderr)
+        return 2
+    if count == 0 and not args.turn:
+        print(f"samantha memory forget: {user} has no memory {args.id}", file=sys.stderr)
+        return 1
+    print(f"forgot {count} memor{'y' if count == 1 else 'ies'}")
+    return 0
+
+
+async def _import(store: MemoryStore, user: str, data: dict[str, Any]) -> int:
+    """Turns first (new ids), then memories with their sources mapped to the new turn ids."""
+    turn_ids: dict[int, int] = {}
+    for turn in data.get("turns", []):
+        try:
+            new = await store.log_turn(
+                user,
+                str(turn["conversation"]),
+                turn["role"],
+                str(turn["text"]),
+                status=turn.get("status", "complete"),
+            )
+        except (KeyError, TypeError) as exc:
+            print(f"samantha memory import: skipping a malformed turn ({exc})", file=sys.stderr)
+            continue
+        turn_ids[int(turn["id"])] = new.id
+    items = []
+    for m in data["memories"]:
+        if (
+            not isinstance(m, dict)
+            or m.get("kind") not in KINDS
+            or m.get("kind") == "seed"
+            or not m.get("text")
+        ):
+            continue
+        if m.get("valid_to"):  # superseded history stays behind; what is current comes across
+            continue
+        text = str(m["text"])
+        sources = tuple(turn_ids[t] for t in m.get("source_turns", []) if t in turn_ids)
+        said = re.sub(r"^\[[^\]]*\]\s*user:\s*", "", text) if m["kind"] == "turn" else None
+        items.append(
+            NewMemory(
+                text,
+                m["kind"],
+                float(m.get("importance", 0.5)),
+                sources,
+                created_at=m.get("created_at"),
+                fact_key=m.get("fact_key"),
+                embed_text=said,
+            )
+        )
+    added = [m for m in await store.remember_batch(user, items) if m is not None]
+    print(
+        f"imported {len(turn_ids)} turns and {len(added)} memories ({len(items) - len(added)} already known)"
+    )
+    return 0
