@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from app.config import Settings, describe_errors
 from app.memory_cli import add_memory_commands, run_memory_command
+from app.persona_cli import add_persona_commands, run_persona_command
 
 log = logging.getLogger("samantha")
 
@@ -67,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     script.add_argument("--keep-data", action="store_true", help="Keep the temporary data directory.")
     add_settings_flags(script)
     add_memory_commands(commands)
+    add_persona_commands(commands)
     return parser
 
 
@@ -84,6 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "memory":
             return asyncio.run(run_memory_command(args))
+        if args.command == "persona":
+            return run_persona_command(args)
         settings = settings_from(args)
     except ValidationError as exc:
         print(describe_errors(exc), file=sys.stderr)
