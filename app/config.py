@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     script: Path | None = Field(
         None, description="For the scripted backend: a text file of replies, separated by lines of '---'."
     )
+    script_delay: float = Field(
+        0.0,
+        ge=0.0,
+        le=5.0,
+        description="For the scripted and echo backends: seconds between words (demos, tests).",
+    )
     persona_file: Path = Field(DEFAULT_PERSONA, description="Persona TOML file.")
     seeds_dir: Path | None = Field(
         DEFAULT_SEEDS, description="Directory of film reviews to ingest once ('' to skip seeding)."

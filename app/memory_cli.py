@@ -42,6 +42,9 @@ def add_memory_commands(commands: Any) -> None:
     )
     export = actions.add_parser("export", help="Write everything stored for the user as JSON.")
     export.add_argument("file", nargs="?", type=Path, help="Output file (default: standard output).")
+    actions.add_parser(
+        "check", help="Check that the vector index agrees with the database (rebuilds it if not)."
+    )
     importing = actions.add_parser("import", help="Read an export back in (memories are embedded again).")
     importing.add_argument("file", type=Path, help="A file written by `samantha memory export`.")
 
@@ -87,6 +90,10 @@ async def run_memory_command(args: argparse.Namespace) -> int:
                 return 0
             case "import":
                 return await _import(store, settings.user, data)
+            case "check":
+                report = await asyncio.to_thread(store.verify)
+                print(json.dumps(report, indent=2))
+                return 0 if all(r["consistent"] for r in report.values()) else 1
     finally:
         await store.aclose()
     return 2

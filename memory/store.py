@@ -253,6 +253,21 @@ class MemoryStore:
         with self._lock:
             return query(self._conn, *args)
 
+    def verify(self) -> dict[str, dict[str, int | bool]]:
+        """For every scope: rows in SQLite, vectors in its index, and whether they hold the same ids."""
+        with self._lock:
+            scopes = [r["user"] for r in self._q("SELECT DISTINCT user FROM memories")]
+            report: dict[str, dict[str, int | bool]] = {}
+            for scope in scopes:
+                ids = [r["id"] for r in self._q("SELECT id FROM memories WHERE user = ?", (scope,))]
+                held = self.index(scope).ids()
+                report[scope] = {
+                    "rows": len(ids),
+                    "vectors": len(held),
+                    "consistent": sorted(ids) == sorted(held.tolist()),
+                }
+            return report
+
     async def aclose(self) -> None:
         """Save the indexes and close the database."""
 

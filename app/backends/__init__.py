@@ -33,10 +33,12 @@ def create_backend(settings: Settings) -> Backend:
         case "scripted":
             from app.backends.scripted import ScriptedBackend
 
-            if settings.script is None:
-                return ScriptedBackend()
-            return ScriptedBackend.from_file(settings.script)
+            backend = (
+                ScriptedBackend() if settings.script is None else ScriptedBackend.from_file(settings.script)
+            )
+            backend.delay = settings.script_delay
+            return backend
         case "echo":
             from app.backends.scripted import EchoBackend
 
-            return EchoBackend()
+            return EchoBackend(delay=settings.script_delay)
