@@ -80,6 +80,12 @@ class Settings(BaseSettings):
     )
     context_tokens: int = Field(2048, ge=256, le=32768, description="Prompt + reply token budget.")
     threads: int | None = Field(None, ge=1, description="CPU threads for llama.cpp (default: all cores).")
+    rate_limit: int = Field(
+        60,
+        ge=0,
+        le=100_000,
+        description="Turns a user may take per minute (0: no limit); bursts of 10 allowed.",
+    )
     user: str = Field("me", pattern=r"^[a-z0-9_.-]{1,32}$", description="The single local user's name.")
 
     @field_validator("seeds_dir", mode="before")

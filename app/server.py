@@ -12,6 +12,7 @@ import uvicorn
 from app.backends import Backend, BackendError, create_backend
 from app.config import Settings
 from app.main import create_app
+from app.services import StartupError, check_exposure
 from memory.db import DatabaseError
 from memory.embedder import Embedder, load_embedder
 from memory.store import MemoryStore
@@ -79,6 +80,12 @@ async def serve(settings: Settings) -> int:
         store = await MemoryStore.open(settings.data_dir, embedder)
     except (PersonaError, DatabaseError) as exc:
         print(f"samantha: {exc}", file=sys.stderr)
+        return 2
+    try:
+        await check_exposure(settings, store)
+    except StartupError as exc:
+        print(f"samantha: {exc}", file=sys.stderr)
+        await store.aclose()
         return 2
     try:
         backend = await asyncio.to_thread(create_backend, settings)

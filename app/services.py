@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 from dataclasses import dataclass, field
 
 from app.backends import Backend, create_backend
 from app.backends.base import GenParams
 from app.config import Settings
+from app.limits import RateLimiter
 from app.session import ChatSession, Learner, TurnConfig
 from memory.embedder import Embedder, load_embedder
 from memory.seeds import ingest_seeds
@@ -16,6 +18,20 @@ from memory.store import MemoryStore
 from persona.persona import Persona, load_persona
 
 log = logging.getLogger(__name__)
+
+
+class StartupError(Exception):
+    """The server must not start as configured; the message says why and what to do."""
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass
@@ -27,6 +43,7 @@ class Services:
     store: MemoryStore
     backend: Backend
     learner: Learner = field(default_factory=Learner)
+    limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0, 1))
     owns_store: bool = True
     owns_backend: bool = True
 
@@ -71,6 +88,15 @@ class Services:
             await asyncio.to_thread(self.store.save_indexes)
 
 
+async def check_exposure(settings: Settings, store: MemoryStore) -> None:
+    """Refuse to listen beyond this machine while nobody needs a token to read her memories."""
+    if not is_loopback(settings.host) and await store.active_users() == 0:
+        raise StartupError(
+            f"refusing to listen on {settings.host} with no users: anyone who can reach it could read "
+            "her memories. Create one first with `samantha user add NAME` (or listen on 127.0.0.1)."
+        )
+
+
 async def open_services(
     settings: Settings,
     *,
@@ -86,6 +112,7 @@ async def open_services(
             embedder = await asyncio.to_thread(load_embedder)
         store = await MemoryStore.open(settings.data_dir, embedder)
     try:
+        await check_exposure(settings, store)
         if settings.seeds_dir is not None:
             await asyncio.to_thread(ingest_seeds, store, settings.seeds_dir)
         model = backend if backend is not None else await asyncio.to_thread(create_backend, settings)
@@ -98,6 +125,7 @@ async def open_services(
         persona=persona,
         store=store,
         backend=model,
+        limiter=RateLimiter(settings.rate_limit, burst=10),
         owns_store=memory is None,
         owns_backend=backend is None,
     )

@@ -51,6 +51,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE memories ADD COLUMN fact_key TEXT;
     CREATE INDEX memories_by_fact ON memories (user, fact_key) WHERE fact_key IS NOT NULL;
     """,
+    # 3: accounts; only a hash of each access token is kept.
+    """
+    CREATE TABLE users (
+        name TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL, revoked_at TEXT);
+    """,
 ]
 
 

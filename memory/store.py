@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from memory import db, recall, turns, write
+from memory import db, recall, turns, users, write
 from memory.embedder import Embedder
 from memory.index import IndexFiles, VectorIndex
 from memory.models import SHARED, Conversation, Kind, Memory, MemoryError_, Recalled, Role, Turn
@@ -252,6 +252,44 @@ class MemoryStore:
     def _read(self, query: Callable[..., T], *args: Any) -> T:
         with self._lock:
             return query(self._conn, *args)
+
+    # -- accounts -----------------------------------------------------------------------------
+
+    async def add_user(self, name: str) -> str:
+        """Create a user (or re-enable a revoked one); returns the new access token, shown only once."""
+        return await asyncio.to_thread(self._write, users.add, name, now_iso())
+
+    async def users(self) -> list[users.User]:
+        """Every account."""
+        return await asyncio.to_thread(self._read, users.listed)
+
+    async def revoke_user(self, name: str) -> bool:
+        """Stop a user's token from working; their memories stay."""
+        return await asyncio.to_thread(self._write, users.revoke, name, now_iso())
+
+    async def user_for_token(self, token: str) -> str | None:
+        """The active user holding this token."""
+        return await asyncio.to_thread(self._read, users.for_token, token)
+
+    async def active_users(self) -> int:
+        """How many users can log in (0: the single local user mode)."""
+        return await asyncio.to_thread(self._read, users.active_count)
+
+    async def delete_user(self, name: str) -> int:
+        """Remove a user and everything stored for them: memories, vectors, turns, conversations."""
+
+        def run() -> int:
+            count = self._write(users.delete_everything, name)
+            with self._lock:
+                self._indexes.pop(name, None)
+                self._files.path(name).unlink(missing_ok=True)
+            return count
+
+        return await asyncio.to_thread(run)
+
+    def _write(self, change: Callable[..., T], *args: Any) -> T:
+        with self._tx() as c:
+            return change(c, *args)
 
     def verify(self) -> dict[str, dict[str, int | bool]]:
         """For every scope: rows in SQLite, vectors in its index, and whether they hold the same ids."""

@@ -1,5 +1,7 @@
 // The small JSON endpoints the page reads (see the OpenAPI schema at /docs).
 
+import { askForToken, authHeaders } from "./token.js";
+
 /** An error that carries a sentence fit to show a person. */
 export class ApiError extends Error {
   constructor(message, status = 0) {
@@ -8,12 +10,15 @@ export class ApiError extends Error {
   }
 }
 
-async function request(path, options = {}) {
+async function request(path, options = {}, retried = false) {
   let response;
   try {
-    response = await fetch(path, { headers: { Accept: "application/json" }, ...options });
+    response = await fetch(path, { headers: { Accept: "application/json", ...authHeaders() }, ...options });
   } catch {
     throw new ApiError("I can't reach the server right now.");
+  }
+  if (response.status === 401 && !retried && askForToken("This Samantha needs your access token.")) {
+    return request(path, options, true);
   }
   if (!response.ok) {
     let detail = "";

@@ -1,7 +1,10 @@
 // The chat socket (docs/PROTOCOL.md): say hello on every (re)connect, reconnect with backoff when the
 // server goes away, and hand every frame to the page as an event. It knows nothing about the DOM.
 
+import { askForToken, getToken } from "./token.js";
+
 const FIRST_RETRY_MS = 500;
+const POLICY_VIOLATION = 1008; // the server refused the token
 const MAX_RETRY_MS = 10000;
 const PING_EVERY_MS = 25000;
 
@@ -38,17 +41,22 @@ export class ChatSocket extends EventTarget {
     this.ws = ws;
     ws.addEventListener("open", () => this.hello(this.conversation()));
     ws.addEventListener("message", (event) => this._receive(event.data));
-    ws.addEventListener("close", () => {
+    ws.addEventListener("close", (event) => {
       if (this.ws !== ws) return;
       this.ws = null;
       clearInterval(this._ping);
+      if (event.code === POLICY_VIOLATION && askForToken(event.reason || "Samantha needs your access token.")) {
+        this.attempt = 0;
+        this.connect();
+        return;
+      }
       this._scheduleRetry();
     });
   }
 
   /** Open (or switch to) a conversation; null asks the server for a new one. */
   hello(conversation) {
-    return this.send({ type: "hello", conversation: conversation || null, token: null });
+    return this.send({ type: "hello", conversation: conversation || null, token: getToken() });
   }
 
   /** Send a frame; false when there is no open socket to send it on. */

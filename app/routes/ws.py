@@ -9,7 +9,9 @@ from contextlib import aclosing
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
+from starlette.status import WS_1008_POLICY_VIOLATION
 
+from app.auth import AuthError, resolve_user
 from app.protocol import (
     Cancel,
     Error,
@@ -21,7 +23,7 @@ from app.protocol import (
     UserMessage,
     client_frame,
 )
-from app.routes.deps import current_user, get_services
+from app.routes.deps import get_services
 from app.session import ChatSession
 
 log = logging.getLogger(__name__)
@@ -81,7 +83,6 @@ class Connection:
 async def chat_socket(websocket: WebSocket) -> None:
     """The chat protocol (docs/PROTOCOL.md): hello, then user/cancel/ping frames."""
     services = get_services(websocket)
-    user = current_user(services)
     await websocket.accept()
     conn = Connection(websocket)
     try:
@@ -108,6 +109,12 @@ async def chat_socket(websocket: WebSocket) -> None:
                     if conn.busy():
                         await conn.send(Error(code="busy", message="wait for the reply to finish first"))
                         continue
+                    try:
+                        user = await resolve_user(services, frame.token)
+                    except AuthError as exc:
+                        # Policy violation: the socket closes, and says why.
+                        await websocket.close(code=WS_1008_POLICY_VIOLATION, reason=str(exc)[:120])
+                        return
                     conversation = frame.conversation or uuid.uuid4().hex[:12]
                     conn.session = services.session(user, conversation)
                     await conn.send(
@@ -124,6 +131,12 @@ async def chat_socket(websocket: WebSocket) -> None:
                     elif conn.busy():
                         await conn.send(
                             Error(code="busy", message="one message at a time: a reply is streaming")
+                        )
+                    elif wait := services.limiter.wait_time(conn.session.user):
+                        await conn.send(
+                            Error(
+                                code="rate_limited", message=f"too many messages; try again in {wait:.0f} s"
+                            )
                         )
                     else:
                         conn.turn = asyncio.create_task(conn.run_turn(conn.session, frame.text))

@@ -1,0 +1,22 @@
+"""Who is asking: the single local user on loopback with no accounts, otherwise the owner of a token."""
+
+from __future__ import annotations
+
+from app.services import Services, is_loopback
+
+
+class AuthError(Exception):
+    """The request carries no valid token; the message says what to do."""
+
+
+async def resolve_user(services: Services, token: str | None) -> str:
+    """The user a connection acts for; AuthError when a token is needed and missing, unknown or revoked."""
+    store = services.store
+    if is_loopback(services.settings.host) and await store.active_users() == 0:
+        return services.settings.user  # one person on their own machine: no accounts, no tokens
+    if not token:
+        raise AuthError("an access token is required (ask the owner to run `samantha user add NAME`)")
+    user = await store.user_for_token(token)
+    if user is None:
+        raise AuthError("this access token is unknown or has been revoked")
+    return user

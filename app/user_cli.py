@@ -1,0 +1,77 @@
+"""`samantha user add | list | revoke | delete`: accounts, their access tokens, and deleting everything."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+from memory.db import DatabaseError
+from memory.embedder import load_embedder
+from memory.models import MemoryError_
+from memory.store import MemoryStore
+
+
+def add_user_commands(commands: Any) -> None:
+    """Register `samantha user ...` on the top-level subparsers."""
+    user = commands.add_parser(
+        "user", help="Create users and their access tokens, revoke them, delete a user."
+    )
+    user.add_argument("--data-dir", type=Path, default=None, help="Data directory [default ./data or env].")
+    actions = user.add_subparsers(dest="action", required=True)
+    add = actions.add_parser("add", help="Create a user and print their access token (shown only once).")
+    add.add_argument("name", help="1-32 of a-z, 0-9, '_', '.', '-'")
+    actions.add_parser("list", help="List users.")
+    revoke = actions.add_parser("revoke", help="Make a user's token stop working (their memories stay).")
+    revoke.add_argument("name")
+    delete = actions.add_parser("delete", help="Delete a user and ALL their memories and conversations.")
+    delete.add_argument("name")
+    delete.add_argument("--yes", action="store_true", help="Do not ask for confirmation.")
+
+
+def _data_dir(args: argparse.Namespace) -> Path:
+    if args.data_dir is not None:
+        return Path(args.data_dir)
+    from app.config import Settings
+
+    return Settings(backend="echo", seeds_dir="").data_dir
+
+
+async def run_user_command(args: argparse.Namespace) -> int:
+    """Carry out one `samantha user` action; 0 on success, 1 when there is no such user, 2 on bad input."""
+    confirmed = args.action != "delete" or args.yes
+    if not confirmed and sys.stdin.isatty():
+        confirmed = input(f"Delete {args.name} and everything stored for them? [y/N] ").strip() == "y"
+    if not confirmed:
+        print("nothing deleted (pass --yes to confirm)", file=sys.stderr)
+        return 1
+    try:
+        store = await MemoryStore.open(_data_dir(args), await asyncio.to_thread(load_embedder))
+    except DatabaseError as exc:
+        print(f"samantha user: {exc}", file=sys.stderr)
+        return 2
+    try:
+        match args.action:
+            case "add":
+                token = await store.add_user(args.name)
+                print(f"created {args.name}; their access token (shown only this once):\n{token}")
+            case "list":
+                for user in await store.users():
+                    state = f"revoked {user.revoked_at}" if user.revoked_at else "active"
+                    print(f"{user.name:<32} {state:<36} created {user.created_at}")
+            case "revoke":
+                if not await store.revoke_user(args.name):
+                    print(f"samantha user revoke: no active user {args.name!r}", file=sys.stderr)
+                    return 1
+                print(f"revoked {args.name}'s token; their memories are kept")
+            case "delete":
+                count = await store.delete_user(args.name)
+                print(f"deleted {args.name}: the account, {count} memories, and every conversation")
+    except MemoryError_ as exc:
+        print(f"samantha user: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        await store.aclose()
+    return 0
