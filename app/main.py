@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from app.backends import Backend
 from app.config import PROJECT_ROOT, Settings
-from app.routes import api, ws
+from app.routes import api, openai_api, ws
 from app.services import open_services
 from memory.embedder import Embedder
 from memory.store import MemoryStore
@@ -48,6 +48,13 @@ def create_app(
     )
     app.include_router(api.router)
     app.include_router(ws.router)
-    if Path(WEB_DIR / "index.html").is_file():
-        app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
+    app.include_router(openai_api.router)
+    if (WEB_DIR / "index.html").is_file():
+        # The page at "/" and its files under /static: a catch-all mount at "/" would answer every unknown
+        # API path itself (404 for GET, 405 for the rest), hiding the API's own answers.
+        app.mount("/static", StaticFiles(directory=WEB_DIR), name="web")
+
+        @app.get("/", include_in_schema=False)
+        async def page() -> FileResponse:
+            return FileResponse(WEB_DIR / "index.html")
     return app

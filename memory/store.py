@@ -198,6 +198,8 @@ class MemoryStore:
         return await asyncio.to_thread(self._forget, user, memory_id)
 
     def _forget(self, user: str, memory_id: int) -> int:
+        if not 0 < memory_id < 2**63:  # SQLite rowids are signed 64-bit: nothing else can exist
+            return 0
         with self._tx() as c:
             removed = write.delete(c, user, memory_id)
             if removed is None:
@@ -212,6 +214,8 @@ class MemoryStore:
         """Remove a turn from the log and every memory learned from it; returns how many memories went."""
 
         def run() -> int:
+            if not 0 < turn_id < 2**63:
+                return 0
             with self._tx() as c:
                 removed = write.delete_turns(c, user, [turn_id])
                 self.index(user).remove(removed)

@@ -2,6 +2,7 @@
 
 import { api } from "./api.js";
 import { el, kindLabel, memoryText, when } from "./render.js";
+import { authHeaders, getToken } from "./token.js";
 
 const SEARCH_DELAY_MS = 250;
 const CONFIRM_MS = 4000;
@@ -36,6 +37,15 @@ export async function forgetWithConfirm(id, button) {
   }
 }
 
+async function downloadExport(filename) {
+  const response = await fetch("/api/export", { headers: authHeaders() });
+  if (!response.ok) return;
+  const url = URL.createObjectURL(await response.blob());
+  const link = Object.assign(document.createElement("a"), { href: url, download: filename });
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
 export class MemoryView {
   /**
    * @param dialog the <dialog id="memories"> element
@@ -59,6 +69,12 @@ export class MemoryView {
       this._timer = setTimeout(() => this.load(), SEARCH_DELAY_MS);
     });
     this.kind.addEventListener("change", () => this.load());
+    const exportLink = dialog.querySelector('a[href="/api/export"]');
+    exportLink?.addEventListener("click", (event) => {
+      if (!getToken()) return; // a plain link works when no token is needed
+      event.preventDefault(); // a link cannot carry the token: fetch it, then hand the file over
+      downloadExport(exportLink.getAttribute("download"));
+    });
   }
 
   open() {

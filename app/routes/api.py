@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel
 
 from app.routes.deps import ServicesDep, UserDep
@@ -54,6 +54,10 @@ class MemoryOut(BaseModel):
     importance: float
     source_turns: list[int]
     valid_to: str | None
+
+
+class Problem(BaseModel):
+    detail: str
 
 
 class Forgotten(BaseModel):
@@ -129,8 +133,17 @@ async def memories(
     ]
 
 
-@router.delete("/api/memories/{memory_id}", tags=["memories"])
-async def forget(memory_id: int, services: ServicesDep, user: UserDep) -> Forgotten:
+@router.delete(
+    "/api/memories/{memory_id}",
+    tags=["memories"],
+    responses={
+        403: {"model": Problem, "description": "A shared film-review passage: read-only."},
+        404: {"model": Problem, "description": "You have no memory with this id."},
+    },
+)
+async def forget(
+    memory_id: Annotated[int, Path(ge=1, le=2**63 - 1)], services: ServicesDep, user: UserDep
+) -> Forgotten:
     """Forget one memory and everything derived from it; it is gone from recall at once."""
     try:
         count = await services.store.forget(user, memory_id)
