@@ -112,8 +112,12 @@ class ChatSession:
         """Stop the reply in progress at its next delta (it is kept, marked interrupted)."""
         self._cancel.set()
 
-    async def respond(self, text: str) -> AsyncGenerator[ServerFrame, None]:
+    async def respond(
+        self, text: str, *, history: Sequence[PromptTurn] | None = None, extra_system: str | None = None
+    ) -> AsyncGenerator[ServerFrame, None]:
         """Store the message, recall, prompt, stream the reply, store it, then learn in the background."""
+        # An API client may bring its own `history` (used instead of the stored conversation) and its
+        # own system message (`extra_system`, added after the persona).
         self._cancel.clear()
         started = time.perf_counter()
         said = await self.store.log_turn(
@@ -122,7 +126,11 @@ class ChatSession:
         try:
             await self.learner.settle(self.user)
             recalled = await self.store.recall(self.user, text, k=self.config.recall_k)
-            history = await self.store.history(self.user, self.conversation, self.config.history_turns + 1)
+            stored = (
+                await self.store.history(self.user, self.conversation, self.config.history_turns + 1)
+                if history is None
+                else []
+            )
         except Exception as exc:  # memory trouble must not lose the message or kill the socket
             log.error("recall failed for %s: %r", self.user, exc)
             self.learner.spawn(self.user, self._learn(said))
@@ -133,14 +141,17 @@ class ChatSession:
         recall_ms = (time.perf_counter() - started) * 1000
         yield recalled_frame(recalled)
 
+        if history is None:
+            history = [PromptTurn(t.role, t.text) for t in stored if t.id != said.id]
         messages = build_messages(
             self.persona,
             [PromptMemory(r.memory.text) for r in recalled],
-            [PromptTurn(t.role, t.text) for t in history if t.id != said.id],
+            history,
             text,
             budget=self.config.context_tokens - self.config.params.max_tokens,
             today=said.created_at[:10],
             count_tokens=getattr(self.backend, "count_tokens", approx_tokens),
+            extra_system=extra_system,
         )
         parts: list[str] = []
         first_token_ms: float | None = None

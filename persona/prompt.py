@@ -55,13 +55,18 @@ def build_messages(
     budget: int,
     today: str,
     count_tokens: Callable[[str], int] = approx_tokens,
+    extra_system: str | None = None,
 ) -> list[Message]:
     """The message list for one turn, within `budget` tokens of prompt.
 
     Order: the persona first (identical every turn, so llama.cpp reuses its cached prefix), then the
     memories as quoted data, then the newest history that still fits, then the new message.
+    `extra_system` (an API client's own system message) goes right after the persona, in the same
+    system message: many chat templates accept only one, and the persona stays the cached prefix.
     """
     persona_text = persona.system_text()
+    if extra_system and extra_system.strip():
+        persona_text = f"{persona_text}\n\n{clean(extra_system).strip()}"
     user = clean(user_text)
     # The date line, the memory header and each message's template tokens: a fixed allowance.
     used = count_tokens(persona_text) + count_tokens(user) + count_tokens(MEMORY_HEADER) + 32

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.checks import positive_data_acceptance
 
 from app.backends.scripted import EchoBackend
 from app.config import Settings
@@ -34,4 +35,7 @@ schema = schemathesis.openapi.from_dict(create_app(Settings(backend="echo", seed
 @schema.parametrize()
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 def test_every_endpoint_answers_any_input_as_documented(case: schemathesis.Case, live: RunningServer) -> None:
-    case.call_and_validate(base_url=live.url)
+    # One rule JSON Schema cannot state: a chat request's last message must be the user's. A schema-valid
+    # body breaking it gets a documented 400 in OpenAI's shape, which the other checks still verify.
+    excluded = [positive_data_acceptance] if case.path == "/v1/chat/completions" else []
+    case.call_and_validate(base_url=live.url, excluded_checks=excluded)

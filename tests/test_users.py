@@ -161,3 +161,49 @@ async def test_a_flood_of_turns_is_rate_limited(make_server: Any) -> None:
     assert sum(f["type"] == "done" for f in outcomes) == 10  # the burst went through
     await chat.send({"type": "ping"})
     assert (await chat.recv())["type"] == "pong"  # the socket stays usable
+
+
+def test_user_commands(tmp_path: Path) -> None:
+    def samantha(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "app.cli", "user", "--data-dir", str(tmp_path / "data"), *args]
+        return subprocess.run(command, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+
+    added = samantha("add", "ana")
+    assert added.returncode == 0 and "shown only this once" in added.stdout
+    token = added.stdout.strip().splitlines()[-1]
+    assert len(token) >= 40
+    listed = samantha("list")
+    assert (
+        listed.returncode == 0
+        and "ana" in listed.stdout
+        and "active" in listed.stdout
+        and token not in listed.stdout
+    )
+    refused = samantha("delete", "ana")  # no --yes and no terminal to ask on: nothing happens
+    assert refused.returncode == 1 and "nothing deleted" in refused.stderr
+    deleted = samantha("delete", "ana", "--yes")
+    assert deleted.returncode == 0 and "deleted ana" in deleted.stdout
+    assert "ana" not in samantha("list").stdout
+
+
+async def test_the_openai_door_maps_keys_to_users(
+    settings: Settings, embedder: Embedder, make_server: Any
+) -> None:
+    import openai
+
+    tokens = await make_users(settings, embedder, "alice", "bob")
+    server = await make_server()
+
+    def client(key: str) -> openai.AsyncOpenAI:
+        return openai.AsyncOpenAI(base_url=f"{server.url}/v1", api_key=key, max_retries=0)
+
+    with pytest.raises(openai.AuthenticationError) as refused:
+        await client("wrong").models.list()
+    assert refused.value.status_code == 401 and "token" in str(refused.value.body)
+    said = [{"role": "user", "content": "My dog is called Biscuit."}]
+    await client(tokens["alice"]).chat.completions.create(model="samantha", messages=said)  # type: ignore[arg-type]
+    asked = [{"role": "user", "content": "What is my dog's name?"}]
+    bob = await client(tokens["bob"]).chat.completions.create(model="samantha", messages=asked)  # type: ignore[arg-type]
+    assert "Biscuit" not in (bob.choices[0].message.content or "")
+    alice = await client(tokens["alice"]).chat.completions.create(model="samantha", messages=asked)  # type: ignore[arg-type]
+    assert "Biscuit" in (alice.choices[0].message.content or "")

@@ -1,0 +1,287 @@
+"""An OpenAI-compatible API at /v1: any OpenAI-style client talks to Samantha, her persona and memory."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+import time
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextlib import aclosing
+from dataclasses import dataclass, field, replace
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+from openai.types import CompletionUsage
+from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessage
+from openai.types.chat.chat_completion import Choice
+from openai.types.chat.chat_completion_chunk import Choice as ChunkChoice
+from openai.types.chat.chat_completion_chunk import ChoiceDelta
+from starlette.background import BackgroundTask
+
+from app.auth import AuthError, resolve_user
+from app.backends.base import GenParams, approx_tokens
+from app.protocol import MAX_TEXT_CHARS, Delta, Done, Error, ServerFrame
+from app.routes.deps import ServicesDep, bearer_token
+from app.routes.openai_models import (
+    MODEL_ID,
+    APIError,
+    ChatMessage,
+    ChatRequest,
+    ErrorBody,
+    ErrorDetail,
+    ModelCard,
+    ModelList,
+    OpenAIRoute,
+)
+from persona.prompt import PromptTurn
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONVERSATION = "openai"
+_SLUG = re.compile(r"[A-Za-z0-9_.-]{1,40}")
+
+router = APIRouter(prefix="/v1", tags=["openai"], route_class=OpenAIRoute)
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody} for status in (400, 401, 429, 500, 502, 503, 504)
+}
+COMPLETION: dict[int | str, dict[str, Any]] = {
+    200: {"model": ChatCompletion, "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+    **ERRORS,
+}
+
+
+async def api_user(request: Request, services: ServicesDep) -> str:
+    """The user the API key (`Authorization: Bearer`) maps to; on one's own machine with no users, any key."""
+    try:
+        user = await resolve_user(services, bearer_token(request))
+    except AuthError as exc:
+        raise APIError(401, ErrorDetail(message=str(exc), code="invalid_api_key")) from exc
+    return user
+
+
+ApiUserDep = Annotated[str, Depends(api_user)]
+ConversationHeader = Annotated[
+    str | None,
+    Header(alias="X-Samantha-Conversation", max_length=64, pattern=r"^[A-Za-z0-9_.-]+$"),
+]
+
+
+def conversation_id(header: str | None, client_user: str | None) -> str:
+    """Where a stateless request is stored: the header, else one per client `user`, else "openai"."""
+    if header:
+        return header
+    if client_user:
+        readable = _SLUG.fullmatch(client_user)
+        slug = client_user if readable else hashlib.sha256(client_user.encode()).hexdigest()[:16]
+        return f"openai-{slug}"
+    return DEFAULT_CONVERSATION
+
+
+def bad_request(message: str) -> APIError:
+    """A 400 about the messages."""
+    return APIError(400, ErrorDetail(message=message, param="messages", code="invalid_request"))
+
+
+def read_messages(messages: list[ChatMessage]) -> tuple[str, list[PromptTurn], str]:
+    """The client's system text, its earlier user/assistant messages, and the turn (the last message)."""
+    *earlier, last = messages
+    if last.role != "user":
+        raise bad_request(f'the last message must be the user\'s (role "user"), not "{last.role}"')
+    if isinstance(last.content, list) and (kinds := {p.type for p in last.content} - {"text"}):
+        raise bad_request(f"Samantha reads text only; the last message has {', '.join(sorted(kinds))}")
+    text = last.text()
+    if not text.strip():
+        raise bad_request("the last message has no text")
+    if len(text) > MAX_TEXT_CHARS:
+        raise bad_request(f"the last message is longer than {MAX_TEXT_CHARS} characters")
+    system = "\n\n".join(m.text() for m in messages if m.role in ("system", "developer") and m.text())
+    history = [
+        PromptTurn("user" if m.role == "user" else "assistant", m.text())
+        for m in earlier
+        if m.role in ("user", "assistant") and m.text().strip()
+    ]
+    return system, history, text
+
+
+def gen_params(base: GenParams, body: ChatRequest) -> GenParams:
+    """The server's generation parameters with the request's own applied."""
+    limit = body.max_completion_tokens or body.max_tokens
+    stop = (body.stop,) if isinstance(body.stop, str) else tuple(body.stop or ())
+    return replace(
+        base,
+        max_tokens=min(limit, base.max_tokens) if limit else base.max_tokens,
+        temperature=base.temperature if body.temperature is None else body.temperature,
+        top_p=body.top_p or base.top_p,
+        stop=stop or base.stop,
+    )
+
+
+class TurnTask:
+    """A session turn in a task of its own, so a client that leaves cancels it once (as on /ws)."""
+
+    def __init__(self, frames: AsyncGenerator[ServerFrame, None]) -> None:
+        self._queue: asyncio.Queue[ServerFrame] = asyncio.Queue()
+        self._task = asyncio.create_task(self._pump(frames))
+        self._cancelled = False
+
+    async def _pump(self, frames: AsyncGenerator[ServerFrame, None]) -> None:
+        try:
+            async with aclosing(frames):
+                async for frame in frames:
+                    self._queue.put_nowait(frame)
+        except Exception as exc:
+            log.error("turn failed: %r", exc)
+        finally:  # read only if the session ended without a done or error frame of its own
+            self._queue.put_nowait(Error(code="internal", message="Something went wrong on my side."))
+
+    async def next(self) -> Delta | Done | Error:
+        """The next reply frame (recalled memories are not part of OpenAI's answer)."""
+        while True:
+            frame = await self._queue.get()
+            if isinstance(frame, Delta | Done | Error):
+                return frame
+
+    async def close(self) -> None:
+        """Stop the turn if it still runs (the session keeps a partial reply, marked interrupted)."""
+        if not self._cancelled:
+            self._cancelled = True
+            self._task.cancel()
+        await asyncio.wait({self._task})
+
+
+@dataclass
+class Reply:
+    """What a completion reports besides the text: id, time, finish reason and (rough) token counts."""
+
+    count: Callable[[str], int]
+    max_tokens: int
+    prompt_tokens: int
+    id: str = field(default_factory=lambda: f"chatcmpl-{uuid.uuid4().hex}")
+    created: int = field(default_factory=lambda: int(time.time()))
+
+    def finish_reason(self, text: str) -> Literal["stop", "length"]:
+        """Whether the reply used up max_tokens: exact with llama.cpp's tokenizer, rough otherwise."""
+        return "length" if text and self.count(text) >= self.max_tokens else "stop"
+
+    def usage(self, text: str) -> CompletionUsage:
+        """The request's messages and persona (not the memories), and the reply."""
+        done = self.count(text) if text else 0
+        return CompletionUsage(
+            prompt_tokens=self.prompt_tokens, completion_tokens=done, total_tokens=self.prompt_tokens + done
+        )
+
+    def completion(self, text: str) -> ChatCompletion:
+        """The whole reply as a chat.completion."""
+        message = ChatCompletionMessage(role="assistant", content=text)
+        choice = Choice(index=0, message=message, finish_reason=self.finish_reason(text))
+        return ChatCompletion(
+            id=self.id,
+            object="chat.completion",
+            created=self.created,
+            model=MODEL_ID,
+            choices=[choice],
+            usage=self.usage(text),
+        )
+
+    def chunk(self, choices: list[ChunkChoice], usage: CompletionUsage | None = None) -> str:
+        """One server-sent event holding a chat.completion.chunk (only the fields set are sent)."""
+        chunk = ChatCompletionChunk(
+            id=self.id, object="chat.completion.chunk", created=self.created, model=MODEL_ID, choices=choices
+        )
+        if usage is not None:
+            chunk.usage = usage
+        return f"data: {chunk.model_dump_json(exclude_unset=True)}\n\n"
+
+    def delta(self, delta: ChoiceDelta, finish: Literal["stop", "length"] | None = None) -> str:
+        """A chunk carrying one delta."""
+        return self.chunk([ChunkChoice(index=0, delta=delta, finish_reason=finish)])
+
+
+async def events(
+    turn: TurnTask, first: Delta | Done, reply: Reply, include_usage: bool
+) -> AsyncIterator[str]:
+    """The SSE stream: role, content deltas, finish reason, [DONE]; an error event if the backend fails."""
+    try:
+        yield reply.delta(ChoiceDelta(role="assistant", content=""))
+        frame: Delta | Done | Error = first
+        while isinstance(frame, Delta):
+            yield reply.delta(ChoiceDelta(content=frame.text))
+            frame = await turn.next()
+        if isinstance(frame, Error):
+            error = ErrorDetail(message=frame.message, type="server_error", code=frame.code)
+            yield f"data: {ErrorBody(error=error).model_dump_json()}\n\n"
+            return
+        yield reply.delta(ChoiceDelta(), reply.finish_reason(frame.text))
+        if include_usage:
+            yield reply.chunk([], reply.usage(frame.text))
+        yield "data: [DONE]\n\n"
+    finally:
+        await turn.close()
+
+
+@router.get("/models", responses={401: {"model": ErrorBody}})
+async def list_models(services: ServicesDep, user: ApiUserDep) -> ModelList:
+    """The one model here: Samantha (the backend's model is named in `backend_model`)."""
+    card = ModelCard(
+        id=MODEL_ID,
+        created=int(time.time()),
+        owned_by="samantha",
+        backend=services.backend.name,
+        backend_model=services.model_name,
+    )
+    return ModelList(data=[card])
+
+
+@router.get("/models/{model}", responses={401: {"model": ErrorBody}, 404: {"model": ErrorBody}})
+async def get_model(model: str, services: ServicesDep, user: ApiUserDep) -> ModelCard:
+    """Samantha's model card; any other name is not found."""
+    if model != MODEL_ID:
+        message = f"there is no model {model!r} here; use {MODEL_ID!r}"
+        raise APIError(404, ErrorDetail(message=message, param="model", code="model_not_found"))
+    return (await list_models(services, user)).data[0]
+
+
+@router.post("/chat/completions", responses=COMPLETION)
+async def chat_completions(
+    body: ChatRequest, services: ServicesDep, user: ApiUserDep, conversation: ConversationHeader = None
+) -> Response:
+    """Samantha's reply to the last user message, streamed as server-sent events or whole."""
+    system, history, text = read_messages(body.messages)
+    if wait := services.limiter.wait_time(user):
+        message = f"too many requests; try again in {wait:.0f} s"
+        raise APIError(429, ErrorDetail(message=message, type="requests", code="rate_limit_exceeded"))
+    cap = services.settings.history_turns
+    session = services.session(user, conversation_id(conversation, body.user))
+    session.config = replace(session.config, params=gen_params(session.config.params, body))
+    count: Callable[[str], int] = getattr(services.backend, "count_tokens", approx_tokens)
+    prompt = [services.persona.system_text()] + [m.text() for m in body.messages]
+    reply = Reply(count, session.config.params.max_tokens, sum(count(p) for p in prompt if p))
+    headers = {"X-Samantha-Conversation": session.conversation}
+
+    turn = TurnTask(session.respond(text, history=history[-cap:] if cap else [], extra_system=system))
+    first = await turn.next()
+    if isinstance(first, Error):  # nothing was sent yet: a proper HTTP error
+        await turn.close()
+        raise APIError.from_frame(first)
+    if body.stream:
+        include_usage = body.stream_options is not None and body.stream_options.include_usage
+        headers |= {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        return StreamingResponse(
+            events(turn, first, reply, include_usage),
+            media_type="text/event-stream",
+            headers=headers,
+            background=BackgroundTask(turn.close),  # also when the stream never started
+        )
+    try:
+        frame: Delta | Done | Error = first
+        while isinstance(frame, Delta):
+            frame = await turn.next()
+    finally:
+        await turn.close()
+    if isinstance(frame, Error):
+        raise APIError.from_frame(frame)
+    return JSONResponse(reply.completion(frame.text).model_dump(exclude_unset=True), headers=headers)
