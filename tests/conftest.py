@@ -100,7 +100,7 @@ async def make_server(settings: Settings, embedder: Embedder) -> AsyncIterator[A
     """Start servers on demand (default backend: echo); all are stopped after the test."""
     started: list[Server] = []
 
-    async def make(backend: Backend | None = None, **overrides: Any) -> Server:
+    async def make(backend: Backend | None = None, /, **overrides: Any) -> Server:
         s = settings.model_copy(update=overrides) if overrides else settings
         server = await Server(s, backend or EchoBackend(), embedder).start()
         started.append(server)

@@ -14,6 +14,32 @@ from app.backends.base import BackendError, GenParams, Message
 
 log = logging.getLogger(__name__)
 
+# Answers to GET /models that mean "this server does not list its models", not "something is wrong".
+_NO_MODEL_LIST = (404, 405, 501)
+
+
+def offers(listed: Sequence[str], name: str) -> bool:
+    """Whether a server listing `listed` serves `name`; Ollama lists "llama3.2:latest", takes "llama3.2"."""
+    return name in listed or f"{name}:latest" in listed
+
+
+def shortlist(names: Sequence[str], limit: int = 12) -> str:
+    """Names for a message: all of a short list, the start of a long one (OpenAI lists dozens)."""
+    shown = ", ".join(names[:limit])
+    return shown if len(names) <= limit else f"{shown} and {len(names) - limit} more"
+
+
+def server_says(exc: openai.APIError) -> str:
+    """The server's own words about an error, without the SDK's "Error code: 404 - " in front."""
+    body = exc.body
+    if isinstance(body, dict):
+        for key in ("message", "detail", "error"):
+            if isinstance(body.get(key), str) and body[key]:
+                return str(body[key])[:300]
+    elif isinstance(body, str) and body.strip():
+        return body.strip()[:300]
+    return exc.message
+
 
 class OpenAIBackend:
     """Streams chat completions from a remote (or local) OpenAI-compatible HTTP server."""
@@ -23,22 +49,55 @@ class OpenAIBackend:
     def __init__(self, *, base_url: str, api_key: str | None, model: str | None, timeout: float) -> None:
         self.base_url = base_url
         self.model_name = model
+        self.timeout = timeout
+        self._checked = False  # the model was checked against the server's list (once it answered)
         # Retries would hide a dead server behind long waits; the user gets a clear error instead.
         self._client = AsyncOpenAI(
             base_url=base_url, api_key=api_key or "not-needed", timeout=timeout, max_retries=0
         )
 
     async def _model(self) -> str:
+        """The model to ask for, checked once against `/models`.
+
+        Some servers (llama-cpp-python's among them) silently answer with whatever model they have when
+        asked for one they do not have, so a typo would go unnoticed; we ask first. Servers that do not
+        list their models still work when the name is given.
+        """
+        if self._checked and self.model_name is not None:
+            return self.model_name
+        listed: list[str] | None
+        try:
+            listed = [m.id for m in (await self._client.models.list()).data]
+        except openai.APIStatusError as exc:
+            if exc.status_code not in _NO_MODEL_LIST:
+                raise
+            listed = None
         if self.model_name is None:
             # Many local servers serve exactly one model; ask which rather than make people type it.
-            models = await self._client.models.list()
-            if not models.data:
-                raise BackendError(f"the server at {self.base_url} lists no models; set --remote-model")
-            self.model_name = models.data[0].id
+            if listed is None:
+                raise BackendError(
+                    f"the server at {self.base_url} does not list its models; set --remote-model, "
+                    "or check --base-url (it usually ends in /v1)",
+                    code="backend_model",
+                )
+            if not listed:
+                raise BackendError(
+                    f"the server at {self.base_url} lists no models; load one or set --remote-model",
+                    code="backend_model",
+                )
+            self.model_name = listed[0]
+        elif listed and not offers(listed, self.model_name):
+            raise BackendError(
+                f"the server at {self.base_url} has no model {self.model_name!r}; "
+                f"it offers: {shortlist(listed)}",
+                code="backend_model",
+            )
+        self._checked = True
         return self.model_name
 
     async def generate(self, messages: Sequence[Message], params: GenParams) -> AsyncIterator[str]:
         """Stream the reply's deltas; every failure becomes a BackendError with a readable message."""
+        replying = False  # the server has started its reply: a failure from now on is mid-reply
         try:
             model = await self._model()
             stream = await self._client.chat.completions.create(
@@ -50,28 +109,51 @@ class OpenAIBackend:
                 top_p=params.top_p,
                 stop=list(params.stop) or None,
             )
-            async for chunk in cast(AsyncStream[ChatCompletionChunk], stream):
-                if chunk.choices and chunk.choices[0].delta.content:
-                    yield chunk.choices[0].delta.content
+            replying = True
+            # Closing the stream (also when the turn is cancelled) drops the connection, which stops a
+            # server that is still generating.
+            async with cast(AsyncStream[ChatCompletionChunk], stream) as chunks:
+                async for chunk in chunks:
+                    if chunk.choices and chunk.choices[0].delta.content:
+                        yield chunk.choices[0].delta.content
         except BackendError:
             raise
-        except openai.APITimeoutError as exc:
-            raise BackendError(
-                f"the model server at {self.base_url} timed out", code="backend_timeout"
-            ) from exc
-        except openai.APIConnectionError as exc:
-            raise BackendError(
-                f"cannot reach the model server at {self.base_url}", code="backend_unreachable"
-            ) from exc
-        except openai.NotFoundError as exc:
-            raise BackendError(
-                f"the server at {self.base_url} has no model {self.model_name!r}", code="backend_model"
-            ) from exc
-        except openai.APIStatusError as exc:
-            raise BackendError(f"the model server answered {exc.status_code}: {exc.message}") from exc
-        except Exception as exc:  # a broken stream mid-reply, garbage from the server
-            log.warning("remote generation failed: %r", exc)
-            raise BackendError(f"the model server failed mid-reply: {exc}") from exc
+        except Exception as exc:
+            raise self._explain(exc, replying=replying) from exc
+
+    def _explain(self, exc: Exception, *, replying: bool) -> BackendError:
+        """Translate what the SDK raised into something a person can act on."""
+        where = f"the model server at {self.base_url}"
+        mid_reply = " mid-reply" if replying else ""
+        match exc:
+            case openai.APITimeoutError():  # before APIConnectionError: it is one
+                return BackendError(
+                    f"{where} timed out{mid_reply}: no answer within {self.timeout:g} s (--remote-timeout)",
+                    code="backend_timeout",
+                )
+            case openai.APIConnectionError() if replying:  # the server died or dropped us while streaming
+                return BackendError(f"{where} closed the connection mid-reply", code="backend_error")
+            case openai.APIConnectionError():
+                return BackendError(f"cannot reach {where}; is it running?", code="backend_unreachable")
+            case openai.NotFoundError() if "model" in server_says(exc).lower():
+                return BackendError(
+                    f"the server at {self.base_url} has no model {self.model_name!r} ({server_says(exc)})",
+                    code="backend_model",
+                )
+            case openai.NotFoundError():
+                return BackendError(
+                    f"{where} has no chat completions endpoint (404); check --base-url "
+                    "(it usually ends in /v1)"
+                )
+            case openai.AuthenticationError() | openai.PermissionDeniedError():
+                return BackendError(f"{where} refused the API key ({exc.status_code}); check --api-key")
+            case openai.APIStatusError():
+                return BackendError(f"{where} answered {exc.status_code}: {server_says(exc)}")
+            case openai.APIError():  # an error event inside the stream
+                return BackendError(f"{where} reported an error{mid_reply}: {server_says(exc)}")
+            case _:  # garbage from the server, or something we did not foresee
+                log.warning("remote generation failed: %r", exc)
+                return BackendError(f"{where} sent something unreadable{mid_reply}: {exc}")
 
     async def aclose(self) -> None:
         """Close the HTTP connection pool."""
