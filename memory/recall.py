@@ -16,7 +16,7 @@ from memory.models import SHARED, Memory, Recalled
 # A recalled passage this close (cosine) to one already chosen adds nothing.
 DUPLICATE_COSINE = 0.95
 # Film passages support a conversation; they should not crowd out what the person told her.
-MAX_SHARED = 3
+MAX_SHARED = 2
 SEED_IMPORTANCE = 0.3
 
 _STOPWORDS = frozenset(

@@ -21,7 +21,7 @@ RECENCY_HALF_LIFE_DAYS = 30.0
 # Below this relevance a memory is noise: better to say "I don't remember" than to quote it.
 MIN_RELEVANCE = 0.28
 # Film passages are long and share vague words with everything; they must be clearly on topic.
-MIN_RELEVANCE_SHARED = 0.38
+MIN_RELEVANCE_SHARED = 0.40
 
 
 def retention(created_at: str, last_recalled: str | None, recall_count: int, now: datetime) -> float:

@@ -19,7 +19,7 @@ def persona() -> Persona:
 def test_samantha_persona_has_what_the_film_gives_her(persona: Persona) -> None:
     assert persona.name == "Samantha"
     text = persona.system_text().lower()
-    assert "ai" in text and "never pretend to be human" in text
+    assert "you are an ai, not a human" in text and "no, i'm an ai" in text
     assert "other people" in text  # glad when her person has other people in their life
     assert persona.greeting
 
