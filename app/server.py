@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import sys
+from collections.abc import Iterator
 
 import uvicorn
 
@@ -13,12 +15,27 @@ from app.backends import Backend, BackendError, create_backend
 from app.config import Settings
 from app.main import create_app
 from app.services import StartupError, check_exposure
+from memory import db
 from memory.db import DatabaseError
 from memory.embedder import Embedder, load_embedder
-from memory.store import MemoryStore
+from memory.store import DB_FILE, MemoryStore
 from persona.persona import PersonaError, load_persona
 
 log = logging.getLogger(__name__)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, except that a stop signal (SIGTERM, Ctrl+C) ends `serve()` normally.
+
+    After its graceful shutdown uvicorn re-raises the signal it caught; with the default handler back,
+    that killed the process on the spot (exit -15) before `serve` could close the backend and the store.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            yield
+            self._captured_signals.clear()
 
 
 class RunningServer:
@@ -76,6 +93,8 @@ async def serve(settings: Settings) -> int:
     """`samantha serve`: load everything (refusing clearly on bad files), then serve until stopped."""
     try:
         load_persona(settings.persona_file)
+        # A bad database is refused at once, before the embedder's seconds of loading.
+        await asyncio.to_thread(lambda: db.connect(settings.data_dir / DB_FILE).close())
         embedder = await asyncio.to_thread(load_embedder)
         store = await MemoryStore.open(settings.data_dir, embedder)
     except (PersonaError, DatabaseError) as exc:
@@ -97,7 +116,7 @@ async def serve(settings: Settings) -> int:
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, ws_max_size=1 << 20, log_level="info"
     )
-    server = uvicorn.Server(config)
+    server = _Server(config)
 
     async def announce() -> None:
         while not server.started and not server.should_exit:
