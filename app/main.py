@@ -57,4 +57,5 @@ def create_app(
         @app.get("/", include_in_schema=False)
         async def page() -> FileResponse:
             return FileResponse(WEB_DIR / "index.html")
+
     return app
