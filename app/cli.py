@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from app.config import Settings, describe_errors
 from app.memory_cli import add_memory_commands, run_memory_command
 from app.persona_cli import add_persona_commands, run_persona_command
+from app.user_cli import add_user_commands, run_user_command
 
 log = logging.getLogger("samantha")
 
@@ -69,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_settings_flags(script)
     add_memory_commands(commands)
     add_persona_commands(commands)
+    add_user_commands(commands)
+    from app.client import add_chat_command  # stdlib only; the websocket client loads when `chat` runs
+
+    add_chat_command(commands)
     return parser
 
 
@@ -88,6 +93,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(run_memory_command(args))
         if args.command == "persona":
             return run_persona_command(args)
+        if args.command == "user":
+            return asyncio.run(run_user_command(args))
+        if args.command == "chat":
+            from app.client import run_chat
+
+            return run_chat(args)
         settings = settings_from(args)
     except ValidationError as exc:
         print(describe_errors(exc), file=sys.stderr)

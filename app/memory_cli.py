@@ -12,14 +12,14 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.config import Settings
 from memory.db import DatabaseError
-from memory.embedder import load_embedder
 from memory.models import KINDS, MemoryError_
-from memory.store import MemoryStore
-from memory.write import NewMemory
+
+if TYPE_CHECKING:  # the memory stack (numpy, faiss, torch) loads only when a command runs
+    from memory.store import MemoryStore
 
 
 def add_memory_commands(commands: Any) -> None:
@@ -60,6 +60,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 async def run_memory_command(args: argparse.Namespace) -> int:
     """Carry out one `samantha memory` action; 0 on success, 1 when nothing matched, 2 on bad input."""
+    from memory.embedder import load_embedder
+    from memory.store import MemoryStore
+
     settings = _settings(args)
     if args.action == "import":
         try:
@@ -127,6 +130,8 @@ async def _forget(store: MemoryStore, user: str, args: argparse.Namespace) -> in
 
 async def _import(store: MemoryStore, user: str, data: dict[str, Any]) -> int:
     """Turns first (new ids), then memories with their sources mapped to the new turn ids."""
+    from memory.write import NewMemory
+
     turn_ids: dict[int, int] = {}
     for turn in data.get("turns", []):
         try:

@@ -9,9 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from memory.db import DatabaseError
-from memory.embedder import load_embedder
 from memory.models import MemoryError_
-from memory.store import MemoryStore
 
 
 def add_user_commands(commands: Any) -> None:
@@ -41,6 +39,9 @@ def _data_dir(args: argparse.Namespace) -> Path:
 
 async def run_user_command(args: argparse.Namespace) -> int:
     """Carry out one `samantha user` action; 0 on success, 1 when there is no such user, 2 on bad input."""
+    from memory.embedder import load_embedder
+    from memory.store import MemoryStore
+
     confirmed = args.action != "delete" or args.yes
     if not confirmed and sys.stdin.isatty():
         confirmed = input(f"Delete {args.name} and everything stored for them? [y/N] ").strip() == "y"

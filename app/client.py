@@ -1,0 +1,373 @@
+"""`samantha chat`: talk to a running server from the terminal, over the websocket protocol only.
+
+The main thread owns the terminal: `input()` with readline (editing, history, Ctrl+C as in any shell), and
+the wait for a reply. The websocket lives on an event loop in a background thread (app/client_link.py),
+so frames flow and reconnecting goes on while the user types. SIGINT reaches the main thread only: during a
+reply Ctrl+C becomes a `cancel` frame; at the prompt it drops the line, and a second one at the next prompt
+leaves (so a Ctrl+C meant for a reply that just ended never closes the client). /quit and Ctrl+D leave too.
+
+Only the standard library is imported up here, so registering the subcommand costs nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+
+if TYPE_CHECKING:
+    from app.client_link import Link, MemoryAPI
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+DEFAULT_URL = "ws://127.0.0.1:8000/ws"
+PROMPT = "you> "
+COMMANDS = {
+    "/new": "start a new conversation",
+    "/memories [words]": "list what she remembers (only memories containing the words, if given)",
+    "/forget ID": "forget a memory for good (and what was learned from it)",
+    "/recalled": "what she recalled for her last reply, and how strongly",
+    "/help": "this list",
+    "/quit": "leave (Ctrl+D works too; Ctrl+C stops a reply, or leaves when pressed twice at the prompt)",
+}
+SHOWN_MEMORIES = 50
+TEXT_WIDTH = 200
+
+
+def add_chat_command(commands: Any) -> None:
+    """Register `samantha chat` on the top-level subparsers."""
+    about = "Talk to a running server from the terminal."
+    chat = commands.add_parser("chat", help=about, description=about + " /help lists the commands.")
+    chat.add_argument("--url", default=DEFAULT_URL, help=f"The server's chat socket [default: {DEFAULT_URL}]")
+    chat.add_argument(
+        "--token", default=os.environ.get("SAMANTHA_TOKEN"), help="Access token [env SAMANTHA_TOKEN]"
+    )
+    chat.add_argument("--conversation", help="Continue this conversation (its id) [default: a new one]")
+
+
+def run_chat(args: argparse.Namespace) -> int:
+    """`samantha chat`: connect, then talk until /quit, Ctrl+D or Ctrl+C twice; 1 if unreachable."""
+    from pydantic import ValidationError
+
+    from app.client_link import Link, LinkError, MemoryAPI
+    from app.protocol import Hello
+
+    if urllib.parse.urlsplit(args.url).scheme not in ("ws", "wss"):
+        print(f"samantha chat: --url must start with ws:// or wss://, not {args.url!r}", file=sys.stderr)
+        return 2
+    try:
+        Hello(type="hello", conversation=args.conversation, token=args.token)
+    except ValidationError:
+        print("samantha chat: --conversation takes A-Z a-z 0-9 _ . - (64 at most)", file=sys.stderr)
+        return 2
+    screen = Screen()
+    loop = LoopThread()
+    link = Link(args.url, args.token, args.conversation, screen)
+    try:
+        ready = loop.run(link.open())
+    except LinkError as exc:
+        hint = "" if exc.args[1:] == ("refused",) else "\nIs the server running? (`samantha serve`)"
+        print(f"samantha chat: {exc.args[0]}{hint}", file=sys.stderr)
+        loop.stop()
+        return 1
+    except KeyboardInterrupt:
+        loop.stop()
+        return 130
+    screen.line(f"Connected to {ready.persona} ({ready.backend}); conversation {ready.conversation}.")
+    screen.line("Type a message, or /help for commands.\n")
+    screen.line(f"{ready.persona}: {ready.greeting}")
+    history = _start_readline(screen)
+    try:
+        return Terminal(link, loop, screen, MemoryAPI(args.url, args.token)).run()
+    finally:
+        _save_history(history)
+        try:
+            loop.run(link.close(), timeout=3)
+        except (Exception, KeyboardInterrupt) as exc:  # leaving anyway
+            log.debug("closing the link: %r", exc)
+        loop.stop()
+
+
+class Screen:
+    """The terminal's output, shared by the input thread and the event loop (a lock keeps lines whole)."""
+
+    def __init__(self, stream: TextIO = sys.stdout) -> None:
+        self.stream = stream
+        self.prompt: str | None = None  # set while the user is typing at a prompt
+        self.line_buffer: Callable[[], str] = lambda: ""  # what they have typed so far (readline)
+        self._lock = threading.Lock()
+        self._at_line_start = True
+
+    def write(self, text: str) -> None:
+        """Write text as it comes (a reply streaming)."""
+        if not text:
+            return
+        with self._lock:
+            self.stream.write(text)
+            self.stream.flush()
+            self._at_line_start = text.endswith("\n")
+
+    def line(self, text: str) -> None:
+        """Write a whole line, starting a new one first if a reply left the cursor mid-line."""
+        self.write(("" if self._at_line_start else "\n") + text + "\n")
+
+    def notice(self, text: str) -> None:
+        """A line from the background that must not garble what the user is typing at the prompt."""
+        if self.prompt is None:
+            self.line(text)
+            return
+        with self._lock:
+            if self.stream.isatty():  # clear the prompt line, say it, then redraw prompt and typing
+                self.stream.write(f"\r\x1b[K{text}\n{self.prompt}{self.line_buffer()}")
+            else:
+                self.stream.write(f"\n{text}\n")
+            self.stream.flush()
+
+
+def short(text: str) -> str:
+    """Text on one line, cut at TEXT_WIDTH characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= TEXT_WIDTH else text[: TEXT_WIDTH - 1] + "…"
+
+
+class LoopThread:
+    """An event loop in a background thread; the main thread keeps the terminal (and SIGINT)."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._serve, name="samantha-link", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})  # Ctrl+C is for the main thread
+        self.loop.run_forever()
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Schedule a coroutine on the loop."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        """Run a coroutine on the loop and wait for its result (Ctrl+C cancels it and propagates)."""
+        future = self.submit(coro)
+        try:
+            return wait(future, timeout)
+        except KeyboardInterrupt:
+            future.cancel()
+            raise
+
+    def call(self, fn: Any) -> None:
+        """Call a plain function on the loop's thread."""
+        self.loop.call_soon_threadsafe(fn)
+
+    def stop(self) -> None:
+        """Stop the loop and let its thread end."""
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=5)
+        if not self._thread.is_alive():
+            self.loop.close()
+
+
+def wait(future: concurrent.futures.Future[T], timeout: float | None = None) -> T:
+    """The future's result; waits in short steps, so a Ctrl+C that comes just before is not missed."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while not future.done() and (deadline is None or time.monotonic() < deadline):
+        concurrent.futures.wait([future], timeout=0.2)
+    return future.result(timeout=0)
+
+
+class Terminal:
+    """The read–say loop: lines become messages or commands; Ctrl+C is handled as described above."""
+
+    def __init__(self, link: Link, loop: LoopThread, screen: Screen, api: MemoryAPI) -> None:
+        self.link = link
+        self.loop = loop
+        self.screen = screen
+        self.api = api
+
+    def run(self) -> int:
+        """Read and answer lines until the user leaves; the exit status."""
+        leaving = False  # Ctrl+C was pressed at the previous prompt
+        while True:
+            try:
+                line = self._read()
+            except EOFError:
+                self.screen.write("\n")
+                return 0
+            except KeyboardInterrupt:
+                if leaving:
+                    self.screen.write("\n")
+                    return 0
+                leaving = True
+                self.screen.line("\n(Ctrl+C again to leave, or type a message)")
+                continue
+            leaving = False
+            try:
+                if self.handle(line.strip()):
+                    return 0
+            except KeyboardInterrupt:
+                self.screen.line("(cancelled)")
+            except Exception as exc:  # the terminal never shows a traceback; the log has details
+                log.debug("command failed", exc_info=True)
+                self.screen.line(f"! something went wrong: {str(exc) or type(exc).__name__}")
+
+    def _read(self) -> str:
+        prompt = PROMPT if sys.stdin.isatty() else ""  # no prompts in the output of a piped session
+        self.screen.prompt = prompt
+        try:
+            return input(prompt)
+        finally:
+            self.screen.prompt = None
+
+    def handle(self, line: str) -> bool:
+        """Carry out one line; True when the user asked to leave."""
+        if not line:
+            return False
+        if not line.startswith("/") or line.startswith("//"):  # "//" sends a message that starts with "/"
+            self.say(line.removeprefix("/") if line.startswith("//") else line)
+            return False
+        command, _, rest = line.partition(" ")
+        rest = rest.strip()
+        match command:
+            case "/quit" | "/exit":
+                return True
+            case "/help":
+                width = max(len(name) for name in COMMANDS)
+                for name, what in COMMANDS.items():
+                    self.screen.line(f"  {name:<{width}}  {what}")
+                self.screen.line("  Start a message with // to send one that begins with /.")
+            case "/new":
+                ready = self.loop.run(self.link.new_conversation())
+                if ready is not None:
+                    self.screen.line(f"(new conversation {ready.conversation})")
+                    self.screen.line(f"{ready.persona}: {ready.greeting}")
+            case "/recalled":
+                self.show_recalled()
+            case "/memories":
+                self.show_memories(rest)
+            case "/forget" if rest.isdigit():
+                self.forget(int(rest))
+            case "/forget":
+                self.screen.line("Usage: /forget ID (the number /memories shows after #)")
+            case _:
+                self.screen.line(f"Unknown command {command}; /help lists them.")
+        return False
+
+    def say(self, text: str) -> None:
+        """Send a message and stream the reply; Ctrl+C stops the reply, a second one stops waiting."""
+        from app.protocol import MAX_TEXT_CHARS
+
+        if len(text) > MAX_TEXT_CHARS:
+            self.screen.line(f"(too long: a message holds at most {MAX_TEXT_CHARS} characters)")
+            return
+        future = self.loop.submit(self.link.turn(text))
+        try:
+            wait(future)
+        except KeyboardInterrupt:
+            self.loop.call(self.link.interrupt)  # the link sends `cancel` and waits for the reply's end
+            try:
+                wait(future)
+            except KeyboardInterrupt:
+                future.cancel()
+                self.screen.line("(stopped waiting)")
+
+    def show_recalled(self) -> None:
+        """The memories recalled for the last reply: score, kind, id and text."""
+        recalled = self.link.last_recalled
+        if recalled is None:
+            self.screen.line("Nothing yet: /recalled shows what she recalled for her last reply.")
+        elif not recalled:
+            self.screen.line("She recalled nothing for her last reply.")
+        else:
+            many = f"{len(recalled)} memories" if len(recalled) > 1 else "1 memory"
+            self.screen.line(f"She recalled {many} for her last reply (score: higher is closer):")
+            for m in recalled:
+                w = m.why
+                self.screen.line(f"  {m.score:.2f}  {m.kind:<10} #{m.id:<5} {short(m.text)}")
+                self.screen.line(
+                    f"        meaning {w.dense:.2f}, words {w.lexical:.2f}, "
+                    f"recency {w.recency:.2f}, importance {w.importance:.2f}"
+                )
+
+    def show_memories(self, words: str) -> None:
+        """What she remembers, newest first: id, kind, date and text."""
+        from app.client_link import ApiError
+
+        try:
+            found = self.api.memories(words, SHOWN_MEMORIES)
+        except ApiError as exc:
+            self.screen.line(exc.args[0])
+            return
+        if not found:
+            self.screen.line(f"No memories contain {words!r}." if words else "She remembers nothing yet.")
+        for m in found:
+            self.screen.line(f"  #{m['id']:<5} {m['kind']:<10} {m['created_at'][:10]}  {short(m['text'])}")
+        if len(found) == SHOWN_MEMORIES:
+            self.screen.line(f"  (the newest {SHOWN_MEMORIES}; /memories WORDS narrows the list)")
+
+    def forget(self, memory_id: int) -> None:
+        """Forget a memory through the API and say what happened."""
+        from app.client_link import ApiError
+
+        try:
+            count = self.api.forget(memory_id)
+        except ApiError as exc:
+            self.screen.line(exc.args[0])
+            return
+        also = f" and {count - 1} learned from it" if count > 1 else ""
+        self.screen.line(f"Forgot memory #{memory_id}{also}. She won't recall it again.")
+
+
+def _history_file() -> Path:
+    state = os.environ.get("XDG_STATE_HOME")
+    return Path(state) / "samantha" / "history" if state else Path.home() / ".samantha_history"
+
+
+def _start_readline(screen: Screen) -> Path | None:
+    """Line editing, history (loaded from disk) and /command completion; None without readline."""
+    try:
+        import readline
+    except ImportError:  # e.g. Windows: plain input() still works
+        return None
+    path = _history_file()
+    with contextlib.suppress(OSError):  # first run, or unreadable: start afresh
+        readline.read_history_file(path)
+    readline.set_history_length(1000)
+    names = [name.split()[0] for name in COMMANDS]
+
+    def complete(text: str, state: int) -> str | None:
+        options = [n for n in names if n.startswith(text)] if text.startswith("/") else []
+        return options[state] if state < len(options) else None
+
+    readline.set_completer(complete)
+    readline.set_completer_delims(" \t\n")
+    if "libedit" in (readline.__doc__ or ""):
+        readline.parse_and_bind("bind ^I rl_complete")
+    else:
+        readline.parse_and_bind("tab: complete")
+    screen.line_buffer = readline.get_line_buffer
+    return path
+
+
+def _save_history(path: Path | None) -> None:
+    if path is None:
+        return
+    import readline
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        readline.write_history_file(path)
+        path.chmod(0o600)  # what you say to her is nobody else's business
+    except OSError as exc:
+        log.warning("could not save the history to %s: %s", path, exc)

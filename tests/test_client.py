@@ -1,0 +1,319 @@
+"""`samantha chat` as a real process on a pseudo-terminal, typed at like a person, against a real server."""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import fcntl
+import os
+import pty
+import re
+import struct
+import subprocess
+import sys
+import termios
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.backends.scripted import ScriptedBackend
+from app.config import Settings
+from app.server import RunningServer
+from memory.embedder import Embedder
+from memory.store import MemoryStore
+from persona.persona import load_persona
+
+ROOT = Path(__file__).resolve().parent.parent
+# What a terminal shows, without colours, cursor moves and carriage returns.
+ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[=>()][0-9A-Za-z]?|[\r\x07]")
+# The child makes the pty its controlling terminal, so a typed ^C is a SIGINT, as it is for a person.
+TAKE_THE_TERMINAL = (
+    "import fcntl, os, sys, termios; fcntl.ioctl(0, termios.TIOCSCTTY, 0); "
+    "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])"
+)
+CTRL_C, CTRL_A, CTRL_D, UP = "\x03", "\x01", "\x04", "\x1b[A"
+
+
+class Tty:
+    """A `samantha chat` process whose stdin, stdout and stderr are a pseudo-terminal."""
+
+    def __init__(self, args: list[str], home: Path) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.fd, child = pty.openpty()
+        fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SAMANTHA_", "XDG_"))}
+        env.update(HOME=str(home), TERM="xterm")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", TAKE_THE_TERMINAL, "-m", "app.cli", "chat", *args],
+            stdin=child,
+            stdout=child,
+            stderr=child,
+            start_new_session=True,
+            cwd=ROOT,
+            env=env,
+        )
+        os.close(child)
+        self.screen = ""
+        self.seen = 0  # expect() looks after what it matched last
+        self.closed = False
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._changed = asyncio.Event()
+        self.loop.add_reader(self.fd, self._read)
+
+    def _read(self) -> None:
+        try:
+            data = os.read(self.fd, 65536)
+        except OSError:  # EIO: the process closed the terminal
+            data = b""
+        if not data:
+            self.loop.remove_reader(self.fd)
+            self.closed = True
+        self.screen += ESCAPES.sub("", self._decoder.decode(data))
+        self._changed.set()
+
+    async def expect(self, pattern: str, timeout: float = 20) -> re.Match[str]:
+        """Wait until the screen shows `pattern` (a regex) after what was matched before."""
+        deadline = self.loop.time() + timeout
+        while not (found := re.compile(pattern).search(self.screen, self.seen)):
+            if self.closed or self.loop.time() > deadline:
+                raise AssertionError(f"never saw {pattern!r}; the terminal shows:\n{self.screen[-3000:]}")
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), deadline - self.loop.time())
+        self.seen = found.end()
+        return found
+
+    def type(self, keys: str) -> None:
+        """Press keys."""
+        os.write(self.fd, keys.encode())
+
+    async def prompt(self) -> str:
+        """Wait for the prompt (the client waiting for a line); what was shown since the last match."""
+        shown = (await self.expect(r"(?s)(.*?)you> $")).group(1)
+        self.seen -= len("you> ")  # the next say() waits for this same prompt
+        return shown
+
+    async def say(self, line: str) -> None:
+        """Type a line at the prompt and press Enter."""
+        await self.expect(r"you> $")
+        self.type(line + "\r")
+
+    async def ctrl_c_at_the_prompt(self, typed: str = "") -> None:
+        """Type something, then Ctrl+C, at the prompt, as a person would."""
+        await self.expect(r"you> $")
+        self.type(typed)
+        await self.expect(re.escape(typed) + "$")
+        # Readline notices a signal only while it waits for a key, which it starts doing just after it
+        # drew the prompt or echoed a key: a person cannot be quicker than that, a test can.
+        await asyncio.sleep(0.5)
+        self.type(CTRL_C)
+
+    async def exit_status(self, timeout: float = 10) -> int:
+        """Wait for the process to end."""
+        for _ in range(int(timeout / 0.05)):
+            if (status := self.proc.poll()) is not None:
+                return status
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"still running; the terminal shows:\n{self.screen[-3000:]}")
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if not self.closed:
+            self.loop.remove_reader(self.fd)
+        os.close(self.fd)
+
+
+@pytest.fixture
+async def terminal(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Tty]]]:
+    """Start `samantha chat ARGS` on a terminal of its own (HOME is a temporary directory)."""
+    started: list[Tty] = []
+
+    async def start(*args: str) -> Tty:
+        tty = Tty(list(args), tmp_path)
+        started.append(tty)
+        return tty
+
+    yield start
+    for tty in started:
+        tty.close()
+
+
+async def start_again(server: Any, port: int) -> None:
+    """Start a stopped server again on its old port, where the client looks (restart() picks a new one)."""
+    server.running = await RunningServer.start(
+        server.settings, backend=server.backend, embedder=server.embedder, port=port
+    )
+
+
+async def test_greeting_a_streamed_reply_line_editing_history_and_quit(
+    make_server: Any, terminal: Any, tmp_path: Path
+) -> None:
+    server = await make_server()
+    tty = await terminal("--url", server.running.ws_url)
+    greeting = load_persona(server.settings.persona_file).greeting
+    await tty.expect(r"Connected to Samantha \(echo\); conversation \w+")
+    await tty.expect(re.escape(f"Samantha: {greeting}"))
+    await tty.say("/help")
+    for command in ("/new", "/memories", "/forget ID", "/recalled", "/quit"):
+        await tty.expect(re.escape(command))
+    await tty.prompt()
+    tty.type("world" + CTRL_A + "hello " + "\r")  # readline: jump to the start of the line and insert
+    await tty.expect(r'Samantha: You said: "hello world"\. I recall: nothing\.')
+    await tty.say(UP)  # the previous line, from readline's history
+    await tty.expect(r'You said: "hello world"\. I recall: .*\(2 earlier messages in view\.\)')
+    await tty.say("/nonsense")
+    await tty.expect(r"Unknown command /nonsense; /help lists them\.")
+    await tty.say("/quit")
+    assert await tty.exit_status() == 0
+    history = tmp_path / ".samantha_history"
+    assert "hello world" in history.read_text() and history.stat().st_mode & 0o077 == 0
+    assert "Traceback" not in tty.screen
+
+
+async def test_recalled_memories_forget_and_new_conversation(make_server: Any, terminal: Any) -> None:
+    server = await make_server()
+    tty = await terminal("--url", server.running.ws_url, "--conversation", "day-one")
+    await tty.expect(r"conversation day-one\.")
+    await tty.say("/recalled")
+    await tty.expect(r"Nothing yet")
+    await tty.say("My dog is called Biscuit")
+    await tty.expect(r"Samantha: You said")
+    await tty.say("/new")
+    new_id = (await tty.expect(r"\(new conversation (\w+)\)")).group(1)
+    assert new_id != "day-one"
+    await tty.say("What is my dog's name?")
+    await tty.expect(r"Samantha: You said: \"What is my dog's name\?\"\. I recall: .*Biscuit")
+    await tty.say("/recalled")
+    await tty.expect(r"She recalled (1 memory|\d+ memories) for her last reply")
+    await tty.expect(r"\d\.\d\d  (turn|fact) +#\d+ +.*dog is called Biscuit")
+    await tty.expect(r"meaning \d\.\d\d, words \d\.\d\d, recency \d\.\d\d, importance \d\.\d\d")
+
+    await tty.say("/memories Biscuit")
+    listed = re.findall(r"#(\d+) +(?:turn|fact) .*Biscuit", await tty.prompt())
+    assert listed
+    for memory_id in listed:  # forgetting one may take others with it (what was learned from it)
+        await tty.say(f"/forget {memory_id}")
+        await tty.expect(rf"(Forgot memory #{memory_id}|No memory #{memory_id})")
+    await tty.say("/memories Biscuit")
+    await tty.expect(r"No memories contain 'Biscuit'\.")
+    await tty.say("/forget 999999")
+    await tty.expect(r"No memory #999999: nothing forgotten")
+    await tty.say("/forget soon")
+    await tty.expect(r"Usage: /forget ID")
+    await tty.prompt()  # typed earlier, ^D would reach a terminal that is not yet readline's
+    tty.type(CTRL_D)
+    assert await tty.exit_status() == 0
+    assert "Traceback" not in tty.screen
+
+
+async def test_ctrl_c_stops_a_reply_and_the_client_carries_on(make_server: Any, terminal: Any) -> None:
+    long_reply = " ".join(f"word{i}" for i in range(300))
+    server = await make_server(ScriptedBackend([long_reply, "Short answer."], delay=0.05))
+    tty = await terminal("--url", server.running.ws_url)
+    await tty.say("Tell me a long story")
+    await tty.expect(r"Samantha: word0 word1 word2")  # streaming: the first words arrive on their own
+    tty.type(CTRL_C)
+    await tty.expect(r"\(stopped\)\n", timeout=10)
+    assert "word299" not in tty.screen
+    await tty.say("Then a short one")
+    await tty.expect(r"Samantha: Short answer\.")
+    await tty.say("And another")  # the script has run out: the server's error is a readable line
+    await tty.expect(r"! the scripted backend has no reply left .* \[script_exhausted\]")
+    await tty.prompt()
+    await tty.ctrl_c_at_the_prompt("half a thought")  # the line is dropped, and a hint shown
+    await tty.expect(r"Ctrl\+C again to leave")
+    await tty.ctrl_c_at_the_prompt()
+    assert await tty.exit_status() == 0
+    assert "Traceback" not in tty.screen
+
+
+async def test_reconnects_to_the_same_conversation_when_the_server_restarts(
+    make_server: Any, terminal: Any
+) -> None:
+    server = await make_server()
+    tty = await terminal("--url", server.running.ws_url, "--conversation", "c1")
+    await tty.say("My sister Amy lives in Lisbon.")
+    await tty.prompt()
+    port = server.running.port
+    await server.stop()
+    await start_again(server, port)
+    await tty.expect(r"connection lost; reconnecting…")
+    await tty.expect(r"reconnected; conversation c1", timeout=30)
+    await tty.say("Where does my sister live?")
+    await tty.expect(r"I recall: .*Lisbon.*\(2 earlier messages in view\.\)")  # same conversation
+    await tty.say("/quit")
+    assert await tty.exit_status() == 0
+    assert "Traceback" not in tty.screen
+
+
+async def test_a_message_typed_while_the_server_is_down_goes_through_when_it_is_back(
+    make_server: Any, terminal: Any
+) -> None:
+    server = await make_server()
+    tty = await terminal("--url", server.running.ws_url, "--conversation", "c2")
+    await tty.say("first")
+    await tty.expect(r"Samantha: You said")
+    port = server.running.port
+    await server.stop()
+    await tty.expect(r"reconnecting…")
+    await tty.say("second")
+    await tty.expect(r"waiting for the server")
+    await start_again(server, port)
+    await tty.expect(r'You said: "second".*\(2 earlier messages in view\.\)', timeout=30)
+    await tty.say("/quit")
+    assert await tty.exit_status() == 0
+
+
+async def test_the_token_opens_the_socket_and_the_memory_endpoints(
+    settings: Settings, embedder: Embedder, make_server: Any, terminal: Any
+) -> None:
+    store = await MemoryStore.open(settings.data_dir, embedder)  # with an account, tokens are required
+    token = await store.add_user("alice")
+    await store.aclose()
+    server = await make_server()
+    refused = await asyncio.create_subprocess_exec(
+        *[sys.executable, "-m", "app.cli", "chat", "--url", server.running.ws_url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    out, err = await asyncio.wait_for(refused.communicate(), 60)
+    assert refused.returncode == 1
+    assert "the server refused: an access token is required" in err.decode()
+    assert "Traceback" not in (out + err).decode()
+    tty = await terminal("--url", server.running.ws_url, "--token", token)
+    await tty.say("My cat is called Miso")
+    await tty.expect(r"Samantha: You said")
+    await tty.say("What is my cat called?")  # she learns in the background; her next recall waits for it
+    await tty.expect(r"I recall: .*Miso")
+    await tty.say("/memories Miso")
+    await tty.expect(r"#\d+ +turn .*My cat is called Miso")
+    await tty.say("/quit")
+    assert await tty.exit_status() == 0
+
+
+def test_an_unreachable_server_is_one_clear_line_and_status_1(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "chat", "--url", "ws://127.0.0.1:9/ws"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={**os.environ, "HOME": str(tmp_path)},
+    )
+    assert result.returncode == 1
+    assert "cannot connect to ws://127.0.0.1:9/ws" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "app.cli", "chat", "--conversation", "no spaces/please"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert bad.returncode == 2 and "--conversation takes" in bad.stderr
