@@ -12,19 +12,13 @@ Only the standard library is imported up here, so registering the subcommand cos
 from __future__ import annotations
 
 import argparse
-import asyncio
-import concurrent.futures
-import contextlib
 import logging
 import os
-import signal
 import sys
-import threading
-import time
 import urllib.parse
-from collections.abc import Callable, Coroutine
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from app.client_term import LoopThread, Screen, save_history, short, start_readline, wait
 
 if TYPE_CHECKING:
     from app.client_link import Link, MemoryAPI
@@ -43,7 +37,6 @@ COMMANDS = {
     "/quit": "leave (Ctrl+D works too; Ctrl+C stops a reply, or leaves when pressed twice at the prompt)",
 }
 SHOWN_MEMORIES = 50
-TEXT_WIDTH = 200
 
 
 def add_chat_command(commands: Any) -> None:
@@ -88,103 +81,16 @@ def run_chat(args: argparse.Namespace) -> int:
     screen.line(f"Connected to {ready.persona} ({ready.backend}); conversation {ready.conversation}.")
     screen.line("Type a message, or /help for commands.\n")
     screen.line(f"{ready.persona}: {ready.greeting}")
-    history = _start_readline(screen)
+    history = start_readline(screen, list(COMMANDS))
     try:
         return Terminal(link, loop, screen, MemoryAPI(args.url, args.token)).run()
     finally:
-        _save_history(history)
+        save_history(history)
         try:
             loop.run(link.close(), timeout=3)
         except (Exception, KeyboardInterrupt) as exc:  # leaving anyway
             log.debug("closing the link: %r", exc)
         loop.stop()
-
-
-class Screen:
-    """The terminal's output, shared by the input thread and the event loop (a lock keeps lines whole)."""
-
-    def __init__(self, stream: TextIO = sys.stdout) -> None:
-        self.stream = stream
-        self.prompt: str | None = None  # set while the user is typing at a prompt
-        self.line_buffer: Callable[[], str] = lambda: ""  # what they have typed so far (readline)
-        self._lock = threading.Lock()
-        self._at_line_start = True
-
-    def write(self, text: str) -> None:
-        """Write text as it comes (a reply streaming)."""
-        if not text:
-            return
-        with self._lock:
-            self.stream.write(text)
-            self.stream.flush()
-            self._at_line_start = text.endswith("\n")
-
-    def line(self, text: str) -> None:
-        """Write a whole line, starting a new one first if a reply left the cursor mid-line."""
-        self.write(("" if self._at_line_start else "\n") + text + "\n")
-
-    def notice(self, text: str) -> None:
-        """A line from the background that must not garble what the user is typing at the prompt."""
-        if self.prompt is None:
-            self.line(text)
-            return
-        with self._lock:
-            if self.stream.isatty():  # clear the prompt line, say it, then redraw prompt and typing
-                self.stream.write(f"\r\x1b[K{text}\n{self.prompt}{self.line_buffer()}")
-            else:
-                self.stream.write(f"\n{text}\n")
-            self.stream.flush()
-
-
-def short(text: str) -> str:
-    """Text on one line, cut at TEXT_WIDTH characters."""
-    text = " ".join(text.split())
-    return text if len(text) <= TEXT_WIDTH else text[: TEXT_WIDTH - 1] + "…"
-
-
-class LoopThread:
-    """An event loop in a background thread; the main thread keeps the terminal (and SIGINT)."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._serve, name="samantha-link", daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})  # Ctrl+C is for the main thread
-        self.loop.run_forever()
-
-    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
-        """Schedule a coroutine on the loop."""
-        return asyncio.run_coroutine_threadsafe(coro, self.loop)
-
-    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
-        """Run a coroutine on the loop and wait for its result (Ctrl+C cancels it and propagates)."""
-        future = self.submit(coro)
-        try:
-            return wait(future, timeout)
-        except KeyboardInterrupt:
-            future.cancel()
-            raise
-
-    def call(self, fn: Any) -> None:
-        """Call a plain function on the loop's thread."""
-        self.loop.call_soon_threadsafe(fn)
-
-    def stop(self) -> None:
-        """Stop the loop and let its thread end."""
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout=5)
-        if not self._thread.is_alive():
-            self.loop.close()
-
-
-def wait(future: concurrent.futures.Future[T], timeout: float | None = None) -> T:
-    """The future's result; waits in short steps, so a Ctrl+C that comes just before is not missed."""
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while not future.done() and (deadline is None or time.monotonic() < deadline):
-        concurrent.futures.wait([future], timeout=0.2)
-    return future.result(timeout=0)
 
 
 class Terminal:
@@ -327,47 +233,3 @@ class Terminal:
             return
         also = f" and {count - 1} learned from it" if count > 1 else ""
         self.screen.line(f"Forgot memory #{memory_id}{also}. She won't recall it again.")
-
-
-def _history_file() -> Path:
-    state = os.environ.get("XDG_STATE_HOME")
-    return Path(state) / "samantha" / "history" if state else Path.home() / ".samantha_history"
-
-
-def _start_readline(screen: Screen) -> Path | None:
-    """Line editing, history (loaded from disk) and /command completion; None without readline."""
-    try:
-        import readline
-    except ImportError:  # e.g. Windows: plain input() still works
-        return None
-    path = _history_file()
-    with contextlib.suppress(OSError):  # first run, or unreadable: start afresh
-        readline.read_history_file(path)
-    readline.set_history_length(1000)
-    names = [name.split()[0] for name in COMMANDS]
-
-    def complete(text: str, state: int) -> str | None:
-        options = [n for n in names if n.startswith(text)] if text.startswith("/") else []
-        return options[state] if state < len(options) else None
-
-    readline.set_completer(complete)
-    readline.set_completer_delims(" \t\n")
-    if "libedit" in (readline.__doc__ or ""):
-        readline.parse_and_bind("bind ^I rl_complete")
-    else:
-        readline.parse_and_bind("tab: complete")
-    screen.line_buffer = readline.get_line_buffer
-    return path
-
-
-def _save_history(path: Path | None) -> None:
-    if path is None:
-        return
-    import readline
-
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        readline.write_history_file(path)
-        path.chmod(0o600)  # what you say to her is nobody else's business
-    except OSError as exc:
-        log.warning("could not save the history to %s: %s", path, exc)
