@@ -6,12 +6,17 @@ import functools
 import logging
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
 
 log = logging.getLogger(__name__)
+
+# A turn embeds the person's words twice (as the recall query, then as the memory it becomes): the last
+# RECENT texts are kept, so the second time costs nothing.
+RECENT = 256
 
 
 class Embedder(Protocol):
@@ -32,6 +37,9 @@ class SentenceTransformerEmbedder:
         # Never reach for a model hub: the weights ship inside a package.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        # torch loads the process's OpenMP runtime, which llama.cpp then shares: its idle threads must sleep,
+        # not spin, or generation on busy cores ran 17x slower (bench/RESULTS.md, "OpenMP wait policy").
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         from sentence_transformers import SentenceTransformer
 
         if path is None:
@@ -44,22 +52,36 @@ class SentenceTransformerEmbedder:
             self._model.get_sentence_embedding_dimension
         )
         self.dim = int(dimension() or 384)
-        # torch already uses every core for one batch; parallel calls would only thrash the cache.
+        # One torch thread: a sentence is too small to split, and on busy cores threads that wait for each
+        # other made one query 10x slower (55 ms on 1 thread, 525 ms on 2: bench/RESULTS.md). Calls are
+        # serialised; parallel ones would only thrash the cache.
+        import torch
+
+        torch.set_num_threads(1)
         self._lock = threading.Lock()
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embed a batch (blocking: call it from a thread in async code)."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
-            vectors = self._model.encode(
-                list(texts),
-                batch_size=64,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-        return np.asarray(vectors, dtype=np.float32)
+            missing = [t for t in dict.fromkeys(texts) if t not in self._recent]
+            if missing:
+                vectors = self._model.encode(
+                    missing,
+                    batch_size=64,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+                self._recent.update(zip(missing, np.asarray(vectors, dtype=np.float32), strict=True))
+            out = np.stack([self._recent[t] for t in texts])
+            for text in texts:
+                self._recent.move_to_end(text)
+            while len(self._recent) > RECENT:
+                self._recent.popitem(last=False)
+        return out
 
 
 @functools.cache

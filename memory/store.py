@@ -70,11 +70,14 @@ class MemoryStore:
         with self._lock:
             if scope in self._indexes:
                 return self._indexes[scope]
-            rows = self._q("SELECT id, embedding FROM memories WHERE user = ? ORDER BY id", (scope,))
+            rows = self._q("SELECT id FROM memories WHERE user = ? ORDER BY id", (scope,))
             ids = np.array([r["id"] for r in rows], dtype=np.int64)
             index = self._files.load_checked(scope, ids)
             if index is None:
                 index = VectorIndex(self.embedder.dim)
+                # The vectors are read only for a rebuild (1.5 GB at 1M memories).
+                rows = self._q("SELECT id, embedding FROM memories WHERE user = ? ORDER BY id", (scope,))
+                ids = np.array([r["id"] for r in rows], dtype=np.int64)
                 if rows:
                     log.info("rebuilding the index for %r from %d stored vectors", scope, len(rows))
                     vectors = np.vstack([np.frombuffer(r["embedding"], dtype=np.float32) for r in rows])
