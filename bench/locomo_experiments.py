@@ -1,0 +1,221 @@
+"""Which general retrieval changes lift LoCoMo evidence recall? A grid of recipes over the same embedder.
+
+Turn vectors for each text format are embedded once (cached in the temp dir, keyed by content); each
+recipe then ranks every question's turns in numpy + SQLite FTS5, and is scored like bench.locomo
+(recall@5/@10, all and categories 1-4). Latency here is the ranking work per query, excluding the query
+embedding, which every recipe shares (it is measured separately and printed).
+
+    .venv/bin/python -m bench.locomo_experiments [--limit N] [--only NAME ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import logging
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench import locomo_data, locomo_metrics, report
+from bench.locomo_data import LocomoConversation, LocomoTurn
+from bench.locomo_recipe import quoted, windows
+from bench.locomo_retrieval import Corpus, Recipe, rank
+from memory.embedder import Embedder, load_embedder
+
+log = logging.getLogger("bench.locomo_experiments")
+CACHE = Path(tempfile.gettempdir()) / "samantha-locomo-cache"
+
+
+# The texts compared (embedded, or indexed by FTS5): name -> texts of one conversation's turns.
+FORMATS: dict[str, Callable[[tuple[LocomoTurn, ...]], list[str]]] = {
+    "stored": lambda ts: [locomo_data.stored_text(t) for t in ts],  # "[date] Speaker: said"
+    "said": lambda ts: [locomo_data.said_text(t) for t in ts],  # what the product embeds now
+    "plain": lambda ts: [f"{t.speaker}: {locomo_data.said_text(t)}" for t in ts],
+    "quoted": lambda ts: [quoted(t) for t in ts],
+    "quoted_nocap": lambda ts: [f'{t.speaker} said, "{" ".join(t.text.split())}"' for t in ts],
+    "prev1": lambda ts: windows(ts, 1, 0),
+    "win1": lambda ts: windows(ts, 1, 1),
+    "next1": lambda ts: windows(ts, 0, 1),
+}
+LEXICAL = ("stored", "plain", "win1")
+
+
+def embed_cached(embedder: Embedder, texts: list[str]) -> np.ndarray:
+    key = hashlib.sha256((embedder.name + "\x00" + "\x01".join(texts)).encode()).hexdigest()[:32]
+    path = CACHE / f"{key}.npy"
+    if path.is_file():
+        cached: np.ndarray = np.load(path)
+        return cached
+    vectors = embedder.embed(texts)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.save(path, vectors)
+    return vectors
+
+
+def build(conv: LocomoConversation, embedder: Embedder, formats: set[str]) -> Corpus:
+    texts = {name: FORMATS[name](conv.turns) for name in formats | set(LEXICAL)}
+    vectors = {name: embed_cached(embedder, texts[name]) for name in formats}
+    sessions = {w: i for i, w in enumerate(sorted({t.when for t in conv.turns}))}
+    return Corpus(
+        vectors,
+        {n: texts[n] for n in LEXICAL},
+        np.array([sessions[t.when] for t in conv.turns]),
+        np.array([locomo_data.new_memory(t).importance for t in conv.turns]),
+    )
+
+
+# memory.recall.run as of this commit, reproduced (checked against bench.locomo --isolate).
+PRODUCT = Recipe(
+    "product now (embeds said text; coverage lexical)",
+    formats=("said",),
+    fusion="product",
+    w_dense=0.75,
+    w_coverage=0.25,
+    w_importance=0.1,
+    min_relevance=0.28,
+    dedupe=0.95,
+)
+# The recommended recipe: dense cosine (turn embedded with its speaker) + 0.8 x BM25 over the turn in its
+# context (previous, itself, next) / the query's best BM25, over the top 100 of each; then every turn
+# gains 0.5 x the best score of an adjacent turn of the same session.
+BEST = Recipe(
+    "L4 = L3, BM25 over the context window, w 0.8 (BEST)",
+    formats=("quoted",),
+    w_lexical=0.8,
+    lexical_text="win1",
+    neighbour=0.5,
+    pool=100,
+)
+
+
+def recipes() -> list[Recipe]:
+    r = [PRODUCT]
+    r += [replace(PRODUCT, name=f"product scoring, embed {f}", formats=(f,)) for f in ("stored", "quoted")]
+    r += [Recipe(f"dense only, embed {f}", formats=(f,), fusion="dense") for f in FORMATS]
+    r.append(Recipe("bm25 only (stored text)", fusion="bm25"))
+    r.append(Recipe("bm25 only (context window)", fusion="bm25", lexical_text="win1"))
+    for wl in (0.6, 1.0):
+        r.append(Recipe(f"rrf k0=60, quoted + {wl} bm25", formats=("quoted",), fusion="rrf", w_lexical=wl))
+    r.append(
+        Recipe("rrf k0=10, quoted + 0.7 bm25", formats=("quoted",), fusion="rrf", w_lexical=0.7, rrf_k=10)
+    )
+    # The ladder from the product to the recipe, one change at a time.
+    l1 = Recipe(
+        "L1 said + 0.6 x bm25/best (not coverage), pool 100", formats=("said",), w_lexical=0.6, pool=100
+    )
+    l2 = replace(l1, name="L2 = L1, embed quoted (speaker said, ...)", formats=("quoted",))
+    l3 = replace(l2, name="L3 = L2 + neighbour 0.5", neighbour=0.5)
+    r += [l1, l2, l3, BEST]
+    variants: list[tuple[str, dict[str, Any]]] = [
+        ("embed said (no speaker)", {"formats": ("said",)}),
+        ("embed stored ([date] Speaker: said)", {"formats": ("stored",)}),
+        ("embed quoted without caption", {"formats": ("quoted_nocap",)}),
+        ("dense max(quoted, prev+quoted)", {"formats": ("quoted", "prev1")}),
+        ("+ product floor 0.28 + importance 0.1", {"min_relevance": 0.28, "w_importance": 0.1}),
+        ("+ session 0.1", {"session": 0.1}),
+        ("+ pseudo-relevance feedback 0.3", {"prf": 0.3}),
+        ("pool 40", {"pool": 40}),
+        ("pool all", {"pool": 0}),
+        ("neighbour span 2", {"neighbour_span": 2}),
+        ("neighbour 0", {"neighbour": 0.0}),
+        ("neighbour 0.3", {"neighbour": 0.3}),
+        ("neighbour 0.7", {"neighbour": 0.7}),
+        ("bm25 weight 0.4", {"w_lexical": 0.4}),
+        ("bm25 weight 1.2", {"w_lexical": 1.2}),
+        ("bm25 over the stored text (no window)", {"lexical_text": "stored"}),
+        ("coverage 0.5 instead of bm25", {"w_lexical": 0.0, "w_coverage": 0.5}),
+    ]
+    r += [replace(BEST, name=f"BEST, {label}", **changes) for label, changes in variants]
+    return r
+
+
+def evaluate(recipe: Recipe, corpora: list[Corpus], convs: list[LocomoConversation],
+             qvecs: list[np.ndarray]) -> dict[str, Any]:  # fmt: skip
+    outcomes, times = [], []
+    for number, (corpus, conv, qv) in enumerate(zip(corpora, convs, qvecs, strict=True)):
+        ids = [t.dia_id for t in conv.turns]
+        for qi, q in enumerate(conv.questions):
+            if not q.gold:
+                continue
+            t0 = time.perf_counter()
+            top = rank(corpus, recipe, q.question, qv[qi], 10)
+            times.append((time.perf_counter() - t0) * 1000)
+            top5 = rank(corpus, recipe, q.question, qv[qi], 5)  # k changes the product's pools
+            ranked = {5: [ids[i] for i in top5], 10: [ids[i] for i in top]}
+            outcomes.append(locomo_metrics.outcome(number, q.category, q.gold, ranked))
+    s = locomo_metrics.summarise(outcomes, (5, 10), resamples=200)
+    return {
+        "recipe": recipe.name,
+        **{f"{m}_{g}": s[m][g]["mean"] for m in ("recall_at_5", "recall_at_10") for g in ("all", "cat_1_4")},
+        "ci95_recall_at_10_all": s["recall_at_10"]["all"]["ci95"],
+        "rank_ms_p50": float(np.median(times)),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--limit", type=int, default=None, help="only the first N conversations")
+    parser.add_argument(
+        "--only", nargs="*", default=None, help="run recipes whose name contains any of these"
+    )
+    parser.add_argument("--no-record", action="store_true", help="do not update bench/RESULTS.md")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    convs = locomo_data.load()[: args.limit] if args.limit else locomo_data.load()
+    chosen = [r for r in recipes() if not args.only or any(o in r.name for o in args.only)]
+    formats = {f for r in chosen for f in r.formats}
+    embedder = load_embedder()
+    corpora = [build(c, embedder, formats) for c in convs]
+    qvecs = [embed_cached(embedder, [q.question for q in c.questions]) for c in convs]
+    probe = [q.question for c in convs[:1] for q in c.questions[:100]]
+    embed_ms = []
+    for text in probe:
+        t0 = time.perf_counter()
+        embedder.embed([text])
+        embed_ms.append((time.perf_counter() - t0) * 1000)
+    rows = []
+    for recipe in chosen:
+        rows.append(evaluate(recipe, corpora, convs, qvecs))
+        log.info("%-40s R@10 all %.3f  cat1-4 %.3f", recipe.name, rows[-1]["recall_at_10_all"],
+                 rows[-1]["recall_at_10_cat_1_4"])  # fmt: skip
+    rows.sort(key=lambda row: row["recall_at_10_all"], reverse=True)
+    table = _table(rows, float(np.median(embed_ms)))
+    print(table)
+    if args.limit is None and not args.only:
+        report.write_json(report.RESULTS_DIR / "locomo_experiments.json",
+                          {"query_embed_ms_p50": float(np.median(embed_ms)), "rows": rows,
+                           "machine": locomo_metrics.machine()})  # fmt: skip
+        if not args.no_record:
+            report.record_section("locomo-experiments", "## LoCoMo retrieval experiments\n\n" + table)
+    return 0
+
+
+def _table(rows: list[dict[str, Any]], embed_ms: float) -> str:
+    lines = [
+        f"Query embedding p50 {embed_ms:.1f} ms (shared by every recipe, not included below).",
+        "",
+        "| # | recipe | R@5 all | R@5 cat1-4 | R@10 all | R@10 cat1-4 | R@10 all 95% CI | rank ms p50 |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for i, r in enumerate(rows, 1):
+        lo, hi = r["ci95_recall_at_10_all"]
+        lines.append(
+            f"| {i} | {r['recipe']} | "
+            f"{100 * r['recall_at_5_all']:.1f} | {100 * r['recall_at_5_cat_1_4']:.1f} | "
+            f"{100 * r['recall_at_10_all']:.1f} | {100 * r['recall_at_10_cat_1_4']:.1f} | "
+            f"{100 * lo:.1f}-{100 * hi:.1f} | {r['rank_ms_p50']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
