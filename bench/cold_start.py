@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ import httpx
 from websockets.asyncio.client import connect
 
 from bench.locomo_metrics import machine as describe_machine
+from bench.report import record_section
 
 RESULTS = Path(__file__).parent / "results"
 QUESTIONS = [
@@ -138,6 +140,29 @@ async def run(backend: str, count: int, runs: int, max_tokens: int) -> dict[str,
     return results
 
 
+def markdown(r: dict[str, Any]) -> str:
+    """The RESULTS.md section."""
+    lines = [
+        f"## Cold start, backend {r['backend']} (bench/cold_start.py)",
+        "",
+        f"`.venv/bin/python -m bench.cold_start {r['args']}` — {r['machine']}; {r['date']}; runtime"
+        f" {r['runtime_s']} s. `samantha serve` as a process (max {r['max_tokens']} tokens a reply),"
+        f" medians of {r['runs']} fresh data dirs each started twice; ready = /health answers;"
+        " first reply = the first turn's `done`, timed from sending it.",
+        "",
+        "| start | ready s | first reply ms | first reply, 1st delta ms | later turns p50 ms"
+        " | later 1st delta p50 ms | recall p50 ms |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for phase, x in r.items():
+        if isinstance(x, dict) and "ready_s" in x:
+            lines.append(
+                f"| {phase} | {x['ready_s']} | {x['first_reply_ms']} | {x['first_reply_first_delta_ms']}"
+                f" | {x['turn_done_ms_p50']} | {x['first_delta_ms_p50']} | {x['recalled_ms_p50']} |"
+            )
+    return "\n".join(lines)
+
+
 def main() -> int:
     """Parse options, run, print a table, write JSON."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -145,11 +170,14 @@ def main() -> int:
     parser.add_argument("--turns", type=int, default=4, help="timed turns after each start")
     parser.add_argument("--runs", type=int, default=3, help="fresh data dirs, each started twice (medians)")
     parser.add_argument("--max-tokens", type=int, default=64, help="reply length cap for the server")
+    parser.add_argument("--no-record", action="store_true", help="do not touch bench/RESULTS.md")
     args = parser.parse_args()
     started = time.perf_counter()
     results = asyncio.run(run(args.backend, max(2, args.turns), max(1, args.runs), args.max_tokens))
     results["machine"] = describe_machine()
     results["runtime_s"] = round(time.perf_counter() - started, 1)
+    results["date"] = datetime.now().astimezone().isoformat(timespec="minutes")
+    results["args"] = " ".join(sys.argv[1:])
     print(f"medians of {results['runs']} runs, backend {args.backend}")
     print(
         f"{'phase':30} {'ready s':>8} {'1st reply ms':>13} {'1st reply delta':>16} {'turn p50 ms':>12}"
@@ -165,6 +193,8 @@ def main() -> int:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"cold_start_{args.backend}.json").write_text(json.dumps(results, indent=2))
     print(f"wrote {RESULTS / f'cold_start_{args.backend}.json'} in {results['runtime_s']} s")
+    if not args.no_record:
+        record_section(f"cold-start-{args.backend}", markdown(results))
     return 0
 
 

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.locomo_metrics import machine as describe_machine
-from bench.report import RESULTS_DIR, write_json
+from bench.report import RESULTS_DIR, record_section, write_json
 
 QUESTIONS = [
     "What film should I watch tonight?",
@@ -128,10 +128,16 @@ def raw_stream(llm: Any, messages: list[Any], params: Any) -> Iterator[str]:
             yield delta
 
 
-def time_sync(llm: Any, messages: list[Any], params: Any) -> Sample:
-    """Time (A)."""
+def time_sync(llm: Any, messages: list[Any], params: Any, limit: int | None = None) -> Sample:
+    """Time (A) (stop early after `limit` deltas)."""
     start = time.perf_counter()
-    stamps = [time.perf_counter() for _ in raw_stream(llm, messages, params)]
+    stream = raw_stream(llm, messages, params)
+    stamps: list[float] = []
+    for _ in stream:
+        stamps.append(time.perf_counter())
+        if limit is not None and len(stamps) >= limit:
+            break
+    stream.close()
     return finish(start, stamps)
 
 
@@ -193,8 +199,11 @@ class Recording:
         """The bench closes the real backend itself."""
 
 
-async def compare(backend: Any, reps: int, max_tokens: int) -> dict[str, Any]:
-    """C, then A and B (alternating) on the very prompt C's turn built; each from the same saved state."""
+async def compare(backend: Any, reps: int, ttft_reps: int, max_tokens: int) -> dict[str, Any]:
+    """C, then A and B (alternating) on the very prompt C's turn built; each from the same saved state.
+
+    Then, for a steadier TTFT on a noisy machine, `ttft_reps` more A/B pairs that stop at the first delta.
+    """
     from websockets.asyncio.client import connect
 
     from app.backends.base import GenParams
@@ -229,6 +238,7 @@ async def compare(backend: Any, reps: int, max_tokens: int) -> dict[str, Any]:
     runs: dict[str, list[Sample]] = {name: [] for name in names}
     recall: list[float] = []
     prompt_tokens: list[int] = []
+    prompts: list[list[Any]] = []
     try:
         async with connect(server.ws_url, max_size=None, ping_interval=None) as ws:
             for rep in range(reps + 1):  # the first round warms up and is dropped
@@ -247,12 +257,24 @@ async def compare(backend: Any, reps: int, max_tokens: int) -> dict[str, Any]:
                         samples[name] = await time_async(backend.generate(messages, params), start)
                 if rep:
                     recall.append(recall_ms)
+                    prompts.append(messages)
                     prompt_tokens.append(len(llm.tokenize(llm_prompt(llm, messages), special=True)))
                     for name, value in samples.items():
                         runs[name].append(value)
     finally:
         await server.stop()
         await store.aclose()
+    first: dict[str, list[float]] = {"A": [], "B": []}
+    for rep in range(ttft_reps):
+        messages = prompts[rep % len(prompts)]
+        for name in "AB" if rep % 2 else "BA":
+            llm.load_state(previous)
+            if name == "A":
+                first[name].append(time_sync(llm, messages, params, limit=1).ttft_ms)
+            else:
+                stream = backend.generate(messages, params)
+                first[name].append((await time_async(stream, time.perf_counter(), limit=1)).ttft_ms)
+    ttft_ratios = sorted((y / x - 1) * 100 for x, y in zip(first["A"], first["B"], strict=True))
     a, b = runs[names[0]], runs[names[1]]
     table = {
         name: {
@@ -268,11 +290,17 @@ async def compare(backend: Any, reps: int, max_tokens: int) -> dict[str, Any]:
     )
     return {
         "runs": table,
+        "ttft_only": {"reps": ttft_reps, "A_ms_p50": med(first["A"]), "B_ms_p50": med(first["B"])},
         # Paired (same repetition, adjacent in time) ratios are steadier than ratios of medians.
-        "overhead_ttft_pct_paired_p50": med(
+        "overhead_ttft_pct_paired_p50": med(ttft_ratios),
+        "overhead_ttft_pct_paired_iqr": [
+            round(ttft_ratios[len(ttft_ratios) // 4], 1),
+            round(ttft_ratios[(3 * len(ttft_ratios)) // 4], 1),
+        ],
+        "overhead_tps_pct_paired_p50": med([(1 - y.tps / x.tps) * 100 for x, y in zip(a, b, strict=True)]),
+        "overhead_ttft_pct_full_runs_paired_p50": med(
             [(y.ttft_ms / x.ttft_ms - 1) * 100 for x, y in zip(a, b, strict=True)]
         ),
-        "overhead_tps_pct_paired_p50": med([(1 - y.tps / x.tps) * 100 for x, y in zip(a, b, strict=True)]),
         "overhead_ttft_pct_of_medians": round(
             (table[names[1]]["ttft_ms_p50"] / table[names[0]]["ttft_ms_p50"] - 1) * 100, 2
         ),
@@ -361,7 +389,7 @@ async def caching(backend: Any, reps: int) -> dict[str, Any]:
 
     # Eviction: an unrelated prompt (another system message) ran in between, as a model-based fact
     # extraction would. Without a RAM cache the persona is evaluated again; with one, its state is loaded.
-    persona = persona_variants()["long"]
+    persona = persona_variants()["medium"]
     other = [{"role": "system", "content": "Extract facts as JSON."}, {"role": "user", "content": "I am 31."}]
     evicted: dict[str, list[float]] = {"no RAM cache": [], "LlamaRAMCache": []}
     for rep in range(reps):
@@ -375,7 +403,7 @@ async def caching(backend: Any, reps: int) -> dict[str, Any]:
             await ttft(other, whole=True)
             evicted[mode].append(await ttft(messages))
     llm.set_cache(None)
-    out["evicted_long"] = {mode: med(v) for mode, v in evicted.items()}
+    out["evicted_medium"] = {mode: med(v) for mode, v in evicted.items()}
     return out
 
 
@@ -394,7 +422,7 @@ def probe(threads: int, reps: int) -> dict[str, float]:
     samples = []
     for _ in range(reps):
         llm.reset()
-        samples.append(time_sync(llm, messages, GenParams(max_tokens=48, temperature=0.0)))
+        samples.append(time_sync(llm, messages, GenParams(max_tokens=32, temperature=0.0)))
     return {"ttft_ms": med([s.ttft_ms for s in samples]), "tps": med([s.tps for s in samples])}
 
 
@@ -441,8 +469,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {"model": model.name, "threads": args.threads or os.cpu_count()}
     results["omp_wait_policy"] = os.environ.get("OMP_WAIT_POLICY", "(unset)")
     results["bridge"] = await bridge_cost()
-    results["compare"] = await compare(backend, args.reps, args.max_tokens)
-    results["caching"] = await caching(backend, args.reps)
+    results["compare"] = await compare(backend, args.reps, args.ttft_reps, args.max_tokens)
+    results["caching"] = await caching(backend, args.cache_reps)
     await backend.aclose()
     if args.thread_rounds:
         results["threads_table"] = threads_table(args.thread_rounds)
@@ -463,10 +491,10 @@ def print_tables(r: dict[str, Any]) -> None:
             f" {row.get('recall_ms_p50', ''):>10} {row.get('ttft_minus_recall_ms_p50', ''):>12}"
         )
     print(
-        f"overhead of B vs A: TTFT {c['overhead_ttft_pct_paired_p50']} % (paired),"
-        f" {c['overhead_ttft_pct_of_medians']} % (medians); tokens/s {c['overhead_tps_pct_paired_p50']} %"
-        f" (paired), {c['overhead_tps_pct_of_medians']} % (medians);"
-        f" bridge alone {r['bridge']['us_per_delta_p50']} µs per delta"
+        f"overhead of B vs A: TTFT {c['overhead_ttft_pct_paired_p50']} % (median of {c['ttft_only']['reps']}"
+        f" pairs to the first delta; IQR {c['overhead_ttft_pct_paired_iqr']});"
+        f" tokens/s {c['overhead_tps_pct_paired_p50']} % (paired), {c['overhead_tps_pct_of_medians']} %"
+        f" (medians); bridge alone {r['bridge']['us_per_delta_p50']} µs per delta"
     )
     print(
         f"\n{'persona':8} {'persona tok':>12} {'prompt tok':>11} {'reused':>7} {'cold ms':>9}"
@@ -478,9 +506,70 @@ def print_tables(r: dict[str, Any]) -> None:
             f"{label:8} {row['persona_tokens']:>12} {row['prompt_tokens']:>11}"
             f" {row['reused_prefix_tokens']:>7} {row['ttft_cold_ms_p50']:>9} {row['ttft_cached_ms_p50']:>10}"
         )
-    print(f"long persona after an unrelated prompt evicted it, TTFT ms p50: {r['caching']['evicted_long']}")
+    print(
+        f"medium persona after an unrelated prompt evicted it, TTFT ms p50: {r['caching']['evicted_medium']}"
+    )
     for name, row in r.get("threads_table", {}).items():
         print(f"{name:44} TTFT {row['ttft_ms_p50']:>9} ms   {row['tokens_per_s_p50']:>6} tok/s")
+
+
+def markdown(r: dict[str, Any]) -> str:
+    """The RESULTS.md section: command, machine, date, the tables."""
+    c = r["compare"]
+    lines = [
+        "## Local generation: raw llama-cpp-python vs Samantha (bench/generation.py)",
+        "",
+        f"`.venv/bin/python -m bench.generation {r['args']}` — {r['model']}, {r['threads']} threads,"
+        f" OMP_WAIT_POLICY {r['omp_wait_policy']}; {r['machine']}; {r['date']}; runtime {r['runtime_s']} s."
+        " Medians of interleaved runs, each from the same saved model state (the previous turn's prompt in",
+        "the KV cache). A/B/C share one prompt: the one C's turn built. Temperature 0.",
+        "",
+        "| path | TTFT ms p50 | tokens/s p50 | deltas p50 | recall ms p50 | TTFT - recall ms p50 |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, row in c["runs"].items():
+        lines.append(
+            f"| {name} | {row['ttft_ms_p50']} | {row['tokens_per_s_p50']} | {row['tokens_p50']}"
+            f" | {row.get('recall_ms_p50', '')} | {row.get('ttft_minus_recall_ms_p50', '')} |"
+        )
+    t = c["ttft_only"]
+    lines += [
+        "",
+        f"Overhead of B (our thread bridge) over A: **TTFT {c['overhead_ttft_pct_paired_p50']} %** (median of"
+        f" {t['reps']} interleaved pairs timed to the first delta, A {t['A_ms_p50']} ms,"
+        f" B {t['B_ms_p50']} ms; interquartile range {c['overhead_ttft_pct_paired_iqr']} %), **tokens/s"
+        f" {c['overhead_tps_pct_paired_p50']} %** (paired, whole replies;"
+        f" {c['overhead_tps_pct_of_medians']} % from the medians)."
+        " The bridge alone, with a model that answers instantly:"
+        f" {r['bridge']['us_per_delta_p50']} µs per delta.",
+        "",
+        "Persona prefix cache: TTFT from an empty context (cold) vs with the previous turn's state (cached).",
+        "",
+        "| persona | persona tokens | prompt tokens | reused prefix tokens | TTFT cold ms p50"
+        " | TTFT cached ms p50 |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for label in ("short", "medium", "long"):
+        row = r["caching"][label]
+        lines.append(
+            f"| {label} | {row['persona_tokens']} | {row['prompt_tokens']} | {row['reused_prefix_tokens']}"
+            f" | {row['ttft_cold_ms_p50']} | {row['ttft_cached_ms_p50']} |"
+        )
+    ev = r["caching"]["evicted_medium"]
+    lines += [
+        "",
+        f"After an unrelated prompt evicted the persona (medium): TTFT {ev['no RAM cache']} ms without a RAM"
+        f" cache, {ev['LlamaRAMCache']} ms with `LlamaRAMCache`.",
+    ]
+    if "threads_table" in r:
+        lines += [
+            "",
+            "| llama.cpp threads (own process each) | TTFT ms (cold) | tokens/s |",
+            "|---|---:|---:|",
+        ]
+        for name, row in r["threads_table"].items():
+            lines.append(f"| {name} | {row['ttft_ms_p50']} | {row['tokens_per_s_p50']} |")
+    return "\n".join(lines)
 
 
 def main() -> int:
@@ -488,12 +577,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--reps", type=int, default=6, help="timed repetitions per path (after a warm-up)")
+    parser.add_argument("--reps", type=int, default=5, help="whole replies per path (after a warm-up)")
+    parser.add_argument("--ttft-reps", type=int, default=12, help="A/B pairs timed to the first delta only")
+    parser.add_argument("--cache-reps", type=int, default=3, help="cold/cached pairs per persona length")
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument(
         "--threads", type=int, default=None, help="llama.cpp threads (default: the product's)"
     )
-    parser.add_argument("--thread-rounds", type=int, default=2, help="rounds of the threads table (0: skip)")
+    parser.add_argument("--thread-rounds", type=int, default=1, help="rounds of the threads table (0: skip)")
+    parser.add_argument("--no-record", action="store_true", help="do not touch bench/RESULTS.md")
     parser.add_argument("--probe", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.probe is not None:
@@ -503,8 +595,12 @@ def main() -> int:
     results = asyncio.run(run(args))
     results["machine"] = describe_machine()
     results["runtime_s"] = round(time.perf_counter() - started, 1)
+    results["date"] = datetime.now().astimezone().isoformat(timespec="minutes")
+    results["args"] = " ".join(sys.argv[1:])
     print_tables(results)
     write_json(RESULTS_DIR / "generation.json", results)
+    if not args.no_record:
+        record_section("generation", markdown(results))
     print(f"\nwrote {RESULTS_DIR / 'generation.json'} in {results['runtime_s']} s")
     return 0
 

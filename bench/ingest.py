@@ -3,10 +3,10 @@
 Real MiniLM embeddings of real sentences (LoCoMo turns, each used once so the embedder's cache of recent
 texts never helps). Compared: one `remember` call per memory, `remember_batch` with 1, 8, 32 and 128
 memories per call (one embedding batch and one transaction each), and the embedder alone on 1 and 2
-torch threads (why the product uses 1). Seeding: `ingest_seeds` on the reviews in seeds/ into a fresh
-data dir, as on a first start.
+torch threads (why the product uses 1) and, when installed, ONNX Runtime. Seeding: `ingest_seeds` on the
+reviews in seeds/ into a fresh data dir, as on a first start.
 
-Run: .venv/bin/python -m bench.ingest [--count 256] [--repeats 3]
+Run: .venv/bin/python -m bench.ingest [--count 256] [--repeats 3] [--rounds 10]
 Prints a table, writes bench/results/ingest.json and rewrites its section of bench/RESULTS.md.
 """
 
@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from bench.locomo_metrics import machine
 from bench.report import RESULTS_DIR, record_section, write_json
@@ -99,6 +98,7 @@ class OnnxMiniLM:
     def __init__(self, path: str) -> None:
         import onnx  # noqa: F401  (torch.onnx.export needs it)
         import onnxruntime
+        import torch
         from tokenizers import Tokenizer
         from transformers import AutoModel
 
@@ -156,7 +156,10 @@ def onnx_embedder() -> OnnxMiniLM | None:
 
 def thread_comparison(embedder: Embedder, texts: Iterator[str], rounds: int) -> dict[str, dict[str, float]]:
     """One sentence, and 32 at once: torch on 1 and on 2 threads, and ONNX Runtime on 1 thread when it is
-    installed; interleaved so all see the same load. Each call gets new texts (the cache never helps)."""
+    installed; interleaved so all see the same load. Each call gets new texts (the cache never helps).
+    torch is imported only now, after the embedder set the product's OpenMP wait policy (passive)."""
+    import torch
+
     onnx = onnx_embedder()
     ways: dict[str, tuple[Callable[[Sequence[str]], np.ndarray], int]] = {
         "torch, 1 thread": (embedder.embed, 1),
@@ -244,7 +247,7 @@ def table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-async def run(count: int, repeats: int) -> dict[str, Any]:
+async def run(count: int, repeats: int, rounds: int) -> dict[str, Any]:
     embedder = load_embedder()
     texts = sentences()
     embedder.embed(["warm up the model once"])
@@ -265,7 +268,7 @@ async def run(count: int, repeats: int) -> dict[str, Any]:
         "count": count,
         "repeats": repeats,
         "write": write,
-        "threads": thread_comparison(embedder, texts, rounds=10),
+        "threads": thread_comparison(embedder, texts, rounds),
         "seeding": await seeding(repeats),
         "date": datetime.now().astimezone().isoformat(timespec="seconds"),
         "machine": machine(),
@@ -279,10 +282,11 @@ def main() -> int:
     )
     parser.add_argument("--count", type=int, default=256, help="memories written per run")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each way (median reported)")
+    parser.add_argument("--rounds", type=int, default=10, help="rounds of the embedder comparison")
     parser.add_argument("--no-record", action="store_true", help="do not touch JSON or RESULTS.md")
     args = parser.parse_args()
     started = time.perf_counter()
-    result = asyncio.run(run(args.count, args.repeats))
+    result = asyncio.run(run(args.count, args.repeats, args.rounds))
     result["wall_s"] = round(time.perf_counter() - started, 1)
     text = table(result)
     print(text)

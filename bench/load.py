@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,7 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
 from bench.locomo_metrics import machine as describe_machine
-from bench.report import RESULTS_DIR, write_json
+from bench.report import RESULTS_DIR, record_section, write_json
 
 TEXTS = [
     "I walked Biscuit in the park this morning.",
@@ -173,12 +174,12 @@ async def chatter(
 
 
 async def clients_here(
-    url: str, first: int, count: int, turns: int, period: float, start_at: float
+    url: str, first: int, count: int, turns: int, period: float, start_at: float, unique: bool = True
 ) -> Client:
     """`count` chatting clients in this process; their latencies pooled."""
     pooled = [Client() for _ in range(count)]
     await asyncio.gather(
-        *(chatter(url, first + i, turns, period, start_at, c) for i, c in enumerate(pooled)),
+        *(chatter(url, first + i, turns, period, start_at, c, unique) for i, c in enumerate(pooled)),
         return_exceptions=False,
     )
     return Client([ms for c in pooled for ms in c.latencies_ms], [e for c in pooled for e in c.errors])
@@ -350,6 +351,51 @@ def print_tables(r: dict[str, Any]) -> None:
         )
 
 
+def markdown(r: dict[str, Any]) -> str:
+    """The RESULTS.md section: command, machine, date, the tables."""
+    lines = [
+        "## Load: 100 websocket clients, echo backend (bench/load.py)",
+        "",
+        f"`.venv/bin/python -m bench.load {r['args']}` — {r['machine']}; {r['date']};"
+        f" runtime {r['runtime_s']} s;"
+        f" open-files limit raised to {r['open_files_limit']}. Server: `samantha serve --backend echo"
+        " --rate-limit 0 --seeds-dir ''` on 127.0.0.1; clients in"
+        f" {r['saturation']['client_procs']} processes beside it, on the same 2 cores.",
+        "",
+        "| phase | turns | errors | offered/s | turns/s | p50 ms | p95 ms | p99 ms | server CPU ms/turn"
+        " | server cores busy | client CPU s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name in ("saturation", "paced", "saturation_repeated_texts"):
+        p = r[name]
+        lines.append(
+            f"| {name} | {p['turns']} | {p['errors']} | {p['offered_turns_per_s'] or 'closed loop'}"
+            f" | {p['turns_per_s']} | {p['p50_ms']} | {p['p95_ms']} | {p['p99_ms']}"
+            f" | {p['server_cpu_ms_per_turn']} | {p['server_cores_busy']} | {p['client_cpu_s']} |"
+        )
+    lines += ["", "| idle connections | held | open after a turn | RSS before MiB | RSS held MiB | KiB each"]
+    lines[-1] += " | a turn meanwhile ms |"
+    lines.append("|---|---:|---:|---:|---:|---:|---:|")
+    for name in ("idle_echo", "idle_llamacpp"):
+        if name in r:
+            i = r[name]
+            lines.append(
+                f"| {name.removeprefix('idle_')} server | {i['connections']} | {i['open_after_turn']}"
+                f" | {i['rss_mib_before']} | {i['rss_mib_held']} | {i['kib_per_connection']}"
+                f" | {i['turn_ms_while_held']} {i['turn_error'] or ''} |"
+            )
+    if "llamacpp_rss_mib_idle" in r:
+        lines += [
+            "",
+            f"Server RSS with both models loaded (MiniLM embedder + SmolLM2, `--backend llamacpp`): idle"
+            f" {r['llamacpp_rss_mib_idle']} MiB, after one turn {r['llamacpp_rss_mib_after_turn']} MiB, with"
+            f" {r['idle_llamacpp']['connections']} connections {r['idle_llamacpp']['rss_mib_held']} MiB, peak"
+            f" {r['llamacpp_peak_rss_mib']} MiB. Echo server idle {r['echo_rss_mib_idle']} MiB, peak"
+            f" {r['echo_peak_rss_mib']} MiB.",
+        ]
+    return "\n".join(lines)
+
+
 def main() -> int:
     """Parse options, run, print, write JSON."""
     parser = argparse.ArgumentParser(
@@ -363,6 +409,7 @@ def main() -> int:
     parser.add_argument("--no-llamacpp", dest="llamacpp", action="store_false", help="skip the RSS part")
     parser.add_argument("--server-env", action="append", default=[], help="K=V for the server (experiments)")
     parser.add_argument("--out", default="load", help="name of the JSON file in bench/results")
+    parser.add_argument("--no-record", action="store_true", help="do not touch bench/RESULTS.md")
     parser.add_argument("--client-worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client_worker:
@@ -373,8 +420,12 @@ def main() -> int:
     results = asyncio.run(run(args))
     results["machine"] = describe_machine()
     results["runtime_s"] = round(time.perf_counter() - started, 1)
+    results["date"] = datetime.now().astimezone().isoformat(timespec="minutes")
+    results["args"] = " ".join(sys.argv[1:])
     print_tables(results)
     write_json(RESULTS_DIR / f"{args.out}.json", results)
+    if not args.no_record and args.out == "load":
+        record_section("load", markdown(results))
     print(f"\nwrote {RESULTS_DIR / args.out}.json in {results['runtime_s']} s")
     return 0
 

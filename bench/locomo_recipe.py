@@ -13,6 +13,7 @@ an hour). Near-duplicates are skipped and seeds capped as in memory.recall.run.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -139,6 +140,12 @@ def _when(row: sqlite3.Row) -> float | None:
         return None
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _terms(text: str) -> frozenset[str]:
+    """A memory's content words, kept: its text never changes (the port could store them with the row)."""
+    return frozenset(recall.terms(text))
+
+
 def _relevant(dense: float, query_terms: set[str], row: sqlite3.Row) -> bool:
     """The product's abstention floor on its relevance (0.75 cosine + 0.25 word coverage); the coverage
     (costly: it stems the whole text) is only computed when the cosine alone does not decide."""
@@ -147,7 +154,8 @@ def _relevant(dense: float, query_terms: set[str], row: sqlite3.Row) -> bool:
         return True
     if scoring.W_DENSE * dense + scoring.W_LEXICAL < floor:
         return False
-    return scoring.W_DENSE * dense + scoring.W_LEXICAL * recall.coverage(query_terms, row["text"]) >= floor
+    cover = len(query_terms & _terms(row["text"])) / len(query_terms) if query_terms else 0.0
+    return scoring.W_DENSE * dense + scoring.W_LEXICAL * cover >= floor
 
 
 def run(
