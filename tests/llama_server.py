@@ -86,7 +86,9 @@ class LlamaServer:
                 self.stop()
                 raise RuntimeError(f"llama_cpp.server did not answer within {within:g} s:\n{log}")
             try:
-                self._ready = httpx.get(f"{self.base_url}/models", timeout=1.0).status_code == 200
+                # Our alias, not just any 200: another server that took the port must not pass for ours.
+                answer = httpx.get(f"{self.base_url}/models", timeout=1.0)
+                self._ready = answer.status_code == 200 and MODEL_ALIAS in answer.text
             except httpx.TransportError:
                 time.sleep(0.1)
         return self
