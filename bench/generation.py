@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime
@@ -112,7 +112,7 @@ def messages_for(backend: Any, persona: Any, question: str, memories: list[str])
     )
 
 
-def raw_stream(llm: Any, messages: list[Any], params: Any) -> Iterator[str]:
+def raw_stream(llm: Any, messages: list[Any], params: Any) -> Generator[str, None, None]:
     """(A) llama-cpp-python as its README shows it."""
     stream = llm.create_chat_completion(
         messages=messages,
@@ -189,7 +189,7 @@ class Recording:
     def count_tokens(self, text: str) -> int:
         return int(self.inner.count_tokens(text))
 
-    async def generate(self, messages: list[Any], params: Any) -> AsyncIterator[str]:
+    async def generate(self, messages: Sequence[Any], params: Any) -> AsyncIterator[str]:
         self.last = list(messages)
         async with aclosing(self.inner.generate(messages, params)) as stream:
             async for delta in stream:
@@ -331,12 +331,12 @@ async def bridge_cost(deltas: int = 2000) -> dict[str, float]:
     from app.backends.llamacpp import LlamaCppBackend
 
     class Instant:
-        def create_chat_completion(self, **_: Any) -> Iterator[dict[str, Any]]:
+        def create_chat_completion(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
             for _ in range(deltas):
                 yield {"choices": [{"delta": {"content": "x"}}]}
 
     backend = LlamaCppBackend.__new__(LlamaCppBackend)
-    backend._llm = Instant()
+    backend._llm = Instant()  # type: ignore[assignment]
     backend._lock = asyncio.Lock()
     costs = []
     for _ in range(5):

@@ -326,9 +326,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 def print_tables(r: dict[str, Any]) -> None:
     """The human-readable part."""
     print(
-        f"\n{'phase':11} {'turns':>6} {'err':>4} {'offered/s':>9} {'turns/s':>8} {'p50 ms':>7} {'p95 ms':>7}"
+        f"\n{'phase':26} {'turns':>6} {'err':>4} {'offered/s':>9} {'turns/s':>8} {'p50 ms':>7} {'p95 ms':>7}"
+        f" {'p99 ms':>7} {'srv CPU ms/turn':>16} {'srv cores':>9}"
     )
-    print(f"{'':11} {'':>6} {'':>4} {'':>9} {'':>8} {'':>7} {'':>7} {'p99 ms':>7} {'srv CPU ms/turn':>16}")
     for name in ("saturation", "paced", "saturation_repeated_texts"):
         p = r[name]
         print(
@@ -358,7 +358,7 @@ def markdown(r: dict[str, Any]) -> str:
         "",
         f"`.venv/bin/python -m bench.load {r['args']}` — {r['machine']}; {r['date']};"
         f" runtime {r['runtime_s']} s;"
-        f" open-files limit raised to {r['open_files_limit']}. Server: `samantha serve --backend echo"
+        f" open-files limit {r['open_files_limit']}. Server: `samantha serve --backend echo"
         " --rate-limit 0 --seeds-dir ''` on 127.0.0.1; clients in"
         f" {r['saturation']['client_procs']} processes beside it, on the same 2 cores.",
         "",

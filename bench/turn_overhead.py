@@ -9,7 +9,8 @@ the real write path (MemoryStore.add_batch with the vectors given, no de-duplica
 is timed (exclusive time), and the approximate index's recall is measured against exact search.
 
 Run: .venv/bin/python -m bench.turn_overhead [--sizes 1k,10k,100k] [--turns 200]
-`make bench` runs the default sizes (1k, 10k, 100k); 1M (`--sizes 1m`, ~10 minutes) is run by hand.
+The defaults (1k, 10k, 100k) take ~3 minutes here; `make bench` (bench/run_all.py) runs 1k and 10k with 100
+turns; 1M (`--sizes 1m`, 10-20 minutes on 2 busy cores, ~8 GB of memory at its peak) is run by hand.
 Prints a table, merges into bench/results/turn_overhead.json and rewrites its section of bench/RESULTS.md.
 """
 

@@ -52,9 +52,9 @@ class SentenceTransformerEmbedder:
             self._model.get_sentence_embedding_dimension
         )
         self.dim = int(dimension() or 384)
-        # One torch thread: a sentence is too small to split, and on busy cores threads that wait for each
-        # other made one query 10x slower (55 ms on 1 thread, 525 ms on 2: bench/RESULTS.md). Calls are
-        # serialised; parallel ones would only thrash the cache.
+        # One torch thread: a sentence is too small to split. On busy cores two threads made one query
+        # 1.7-1.9x slower with passive waiting and 10x slower spinning (bench/RESULTS.md, turn overhead
+        # notes). Calls are serialised; parallel ones would only thrash the cache.
         import torch
 
         torch.set_num_threads(1)
