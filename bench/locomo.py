@@ -93,20 +93,22 @@ async def benchmark(
     outcomes: list[Outcome] = []
     latency: dict[int, list[float]] = {k: [] for k in ks}
     ingest_s = 0.0
-    with tempfile.TemporaryDirectory(prefix="samantha-locomo-") as tmp:
-        store = await (RecipeStore if mode.recipe else MemoryStore).open(Path(tmp), embedder)
-        try:
-            for number, conv in enumerate(conversations):
+    for number, conv in enumerate(conversations):
+        # A fresh store per conversation: like a local install with one person in it, and no conversation
+        # sees another's words (FTS5 ranks with statistics over the whole table, not per user).
+        with tempfile.TemporaryDirectory(prefix="samantha-locomo-") as tmp:
+            store = await (RecipeStore if mode.recipe else MemoryStore).open(Path(tmp), embedder)
+            try:
                 got, lat, secs = await run_conversation(store, number, conv, ks, mode.isolate)
-                outcomes += got
-                ingest_s += secs
-                for k in ks:
-                    latency[k] += lat[k]
-                r = sum(o.recall[max(ks)] for o in got) / max(len(got), 1)
-                log.info("%s: %d turns, %d questions, recall@%d %.3f", conv.sample_id, len(conv.turns),
-                         len(got), max(ks), r)  # fmt: skip
-        finally:
-            await store.aclose()
+            finally:
+                await store.aclose()
+        outcomes += got
+        ingest_s += secs
+        for k in ks:
+            latency[k] += lat[k]
+        r = sum(o.recall[max(ks)] for o in got) / max(len(got), 1)
+        log.info("%s: %d turns, %d questions, recall@%d %.3f", conv.sample_id, len(conv.turns),
+                 len(got), max(ks), r)  # fmt: skip
     summary = locomo_metrics.summarise(outcomes, ks)
     turns = sum(len(c.turns) for c in conversations)
     main_k = max(ks)

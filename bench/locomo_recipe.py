@@ -6,9 +6,9 @@ Write: a turn is embedded as `Speaker said, "text"` (who said it, not the date),
 context (the previous turn, itself and the next turn of the same session) goes into a second FTS5 table.
 Recall: candidates are the POOL nearest by cosine (FAISS) and the POOL best by BM25 over the context
 table; each scores  cosine + W_BM25 x bm25 / best bm25 of the query  (+ the product's recency and
-importance terms), those below the product's relevance floor score 0; then every candidate and every
-adjacent turn gains NEIGHBOUR x the best score of an adjacent turn (id +- 1, same user, kind turn, within
-an hour). Near-duplicates are skipped and seeds capped as in memory.recall.run.
+importance terms), or 0 below the product's relevance floor (its word coverage read from the context);
+then every candidate and every adjacent turn gains NEIGHBOUR x the best score of an adjacent turn (id +- 1,
+same user, kind turn, within an hour). Near-duplicates are skipped and seeds capped as in memory.recall.run.
 """
 
 from __future__ import annotations
@@ -146,16 +146,31 @@ def _terms(text: str) -> frozenset[str]:
     return frozenset(recall.terms(text))
 
 
-def _relevant(dense: float, query_terms: set[str], row: sqlite3.Row) -> bool:
-    """The product's abstention floor on its relevance (0.75 cosine + 0.25 word coverage); the coverage
-    (costly: it stems the whole text) is only computed when the cosine alone does not decide."""
-    floor = scoring.MIN_RELEVANCE_SHARED if row["user"] == SHARED else scoring.MIN_RELEVANCE
-    if scoring.W_DENSE * dense >= floor:
-        return True
-    if scoring.W_DENSE * dense + scoring.W_LEXICAL < floor:
-        return False
-    cover = len(query_terms & _terms(row["text"])) / len(query_terms) if query_terms else 0.0
-    return scoring.W_DENSE * dense + scoring.W_LEXICAL * cover >= floor
+def _relevant(
+    conn: sqlite3.Connection, rows: dict[int, sqlite3.Row], ids: set[int], dense: dict[int, float], query: str
+) -> set[int]:
+    """The ids that pass the product's abstention floor on relevance (0.75 cosine + 0.25 word coverage),
+    the coverage read from the turn in its context (the text the lexical side ranks). Coverage (costly: it
+    stems the text) is only computed where the cosine alone does not decide."""
+    floor = {
+        i: scoring.MIN_RELEVANCE_SHARED if rows[i]["user"] == SHARED else scoring.MIN_RELEVANCE for i in ids
+    }
+    passed = {i for i in ids if scoring.W_DENSE * dense[i] >= floor[i]}
+    undecided = [i for i in ids - passed if scoring.W_DENSE * dense[i] + scoring.W_LEXICAL >= floor[i]]
+    query_terms = recall.terms(query)
+    if not undecided or not query_terms:
+        return passed
+    texts = dict(
+        conn.execute(
+            f"SELECT rowid, text FROM context_fts WHERE rowid IN ({','.join('?' * len(undecided))})",
+            undecided,
+        ).fetchall()
+    )
+    for i in undecided:
+        cover = len(query_terms & _terms(texts.get(i) or rows[i]["text"])) / len(query_terms)
+        if scoring.W_DENSE * dense[i] + scoring.W_LEXICAL * cover >= floor[i]:
+            passed.add(i)
+    return passed
 
 
 def run(
@@ -179,14 +194,11 @@ def run(
     dense = dict(zip(ids, np.clip(matrix @ vector, 0.0, 1.0).tolist(), strict=True))
     vectors = dict(zip(ids, matrix, strict=True))
     best_bm25 = max(lexical.values(), default=0.0) or 1.0
-    query_terms = recall.terms(query)
 
     direct: dict[int, float] = {}
     fresh: dict[int, float] = {}
-    for i in candidates & rows.keys():
+    for i in _relevant(conn, rows, candidates & rows.keys(), dense, query):
         row = rows[i]
-        if not _relevant(dense[i], query_terms, row):
-            continue
         shared = row["user"] == SHARED
         fresh[i] = (
             0.0

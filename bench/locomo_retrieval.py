@@ -35,7 +35,8 @@ class Recipe:
     prf: float = 0.0  # pseudo-relevance feedback: q += prf * mean of the top prf_m dense hits
     prf_m: int = 3
     session: float = 0.0  # add this fraction of the turn's session's best score
-    min_relevance: float = -1.0  # "product": drop candidates below this relevance
+    min_relevance: float = -1.0  # drop candidates below this relevance (0.75 cosine + 0.25 coverage)
+    floor_text: str = "stored"  # the text whose word coverage that relevance reads
     dedupe: float = 2.0  # "product": skip a turn this close (cosine) to one already chosen
 
 
@@ -188,7 +189,7 @@ def rank(corpus: Corpus, recipe: Recipe, query: str, qvec: np.ndarray, k: int) -
                 scores = scores + recipe.w_importance * corpus.importance
             keep = _top(dense, recipe.pool) | (_top(lexical, recipe.pool) & (lexical > 0))
             if recipe.min_relevance > -1:  # the product's abstention floor, on its own relevance measure
-                cover = corpus.coverage(recipe.lexical_text, query)
+                cover = corpus.coverage(recipe.floor_text, query)
                 keep &= 0.75 * np.clip(dense, 0, 1) + 0.25 * cover >= recipe.min_relevance
             scores = np.where(keep, scores, 0.0)
         else:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +23,25 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 def record_section(name: str, markdown: str, path: Path = RESULTS_MD) -> None:
-    """Replace (or append) the section between `<!-- name:begin -->` and `<!-- name:end -->`."""
+    """Replace (or append) the section between `<!-- name:begin -->` and `<!-- name:end -->`.
+
+    Benchmarks may finish at the same time: the read-modify-write holds a lock, and the file is replaced
+    atomically, so no section is lost and no reader sees half a file.
+    """
     begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
     block = f"{begin}\n{markdown.strip()}\n{end}"
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    if begin in text and end in text:
-        head, rest = text.split(begin, 1)
-        text = head + block + rest.split(end, 1)[1]
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    path.write_text(text)
+    lock = (
+        Path(tempfile.gettempdir())
+        / f"samantha-results-{hashlib.sha256(str(path).encode()).hexdigest()[:12]}.lock"
+    )
+    with lock.open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        text = path.read_text() if path.exists() else "# Benchmark results\n"
+        if begin in text and end in text:
+            head, rest = text.split(begin, 1)
+            text = head + block + rest.split(end, 1)[1]
+        else:
+            text = text.rstrip() + "\n\n" + block + "\n"
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text)
+        tmp.replace(path)
