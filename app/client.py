@@ -202,7 +202,7 @@ class Terminal:
                 w = m.why
                 self.screen.line(f"  {m.score:.2f}  {m.kind:<10} #{m.id:<5} {short(m.text)}")
                 self.screen.line(
-                    f"        meaning {w.dense:.2f}, words {w.lexical:.2f}, "
+                    f"        meaning {w.dense:.2f}, words {w.lexical:.2f}, beside a match {w.context:.2f}, "
                     f"recency {w.recency:.2f}, importance {w.importance:.2f}"
                 )
 

@@ -58,6 +58,7 @@ class ScoreParts(_Frame):
     lexical: float
     recency: float
     importance: float
+    context: float = 0.0  # lifted by a neighbouring turn that matched
 
 
 class RecalledMemory(_Frame):

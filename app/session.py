@@ -16,6 +16,7 @@ from memory.extract import extract_facts, extract_with_model, importance
 from memory.models import Recalled as RecalledMemoryValue
 from memory.models import Turn
 from memory.store import MemoryStore
+from memory.turns import turn_memory
 from memory.write import NewMemory
 from persona.persona import Persona
 from persona.prompt import PromptMemory, PromptTurn, build_messages
@@ -58,11 +59,6 @@ class Learner:
             await asyncio.wait(pending)
 
 
-def memory_text(turn: Turn) -> str:
-    """How a said thing is remembered: who said it and when, since that is what retrieval matches on."""
-    return f"[{turn.created_at[:10]}] {turn.role}: {' '.join(turn.text.split())}"
-
-
 def recalled_frame(recalled: Sequence[RecalledMemoryValue]) -> Recalled:
     """The `recalled` frame: each memory with its score and the parts of it."""
     return Recalled(
@@ -78,6 +74,7 @@ def recalled_frame(recalled: Sequence[RecalledMemoryValue]) -> Recalled:
                     lexical=r.score.lexical,
                     recency=r.score.recency,
                     importance=r.score.importance,
+                    context=r.score.context,
                 ),
             )
             for r in recalled
@@ -227,14 +224,13 @@ class ChatSession:
     async def _learn(self, said: Turn) -> None:
         """Remember what the person said and the facts in it (her own replies stay in the log only)."""
         try:
-            text = memory_text(said)
             if self.config.model_facts:
                 facts = await extract_with_model(self.backend, said.text)
             else:
                 facts = extract_facts(said.text)
             day = said.created_at[:10]
-            # Stored with date and speaker (what the model reads); embedded as said (what questions match).
-            items = [NewMemory(text, "turn", importance(text), (said.id,), embed_text=said.text)] + [
+            # Stored with date and speaker (what the model reads); embedded as who said what.
+            items = [turn_memory(said)] + [
                 NewMemory(
                     f"[{day}] {f.text}",
                     "fact",

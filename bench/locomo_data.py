@@ -12,11 +12,10 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from app.session import memory_text
-from memory.extract import importance
-from memory.models import Role, Turn
+from memory.models import Turn
+from memory.turns import memory_text, turn_memory
 from memory.write import NewMemory
 
 # The repo and ../shared sit side by side (here and in CI).
@@ -131,14 +130,17 @@ def said_text(turn: LocomoTurn) -> str:
     return turn.text if not turn.caption else f"{turn.text} (shared an image: {turn.caption})"
 
 
+def locomo_turn(turn: LocomoTurn) -> Turn:
+    """The utterance as a logged turn of the product."""
+    return Turn(0, "locomo", "locomo", "user", said_text(turn), turn.created_at)
+
+
 def stored_text(turn: LocomoTurn) -> str:
-    """The turn as the product remembers one (app.session.memory_text), the speaker's name as the role."""
-    role = cast(Role, turn.speaker)  # the product writes "user"/"assistant"; here the name says who
-    return memory_text(Turn(0, "locomo", "locomo", role, said_text(turn), turn.created_at))
+    """The turn as the product stores one (memory.turns.memory_text), the speaker's name as its speaker."""
+    return memory_text(locomo_turn(turn), turn.speaker)
 
 
 def new_memory(turn: LocomoTurn) -> NewMemory:
-    """The turn as the product's write path builds it (app.session.ChatSession._learn): stored with date
-    and speaker, importance from memory.extract.importance, embedded as said; created at the session time."""
-    text = stored_text(turn)
-    return NewMemory(text, "turn", importance(text), created_at=turn.created_at, embed_text=said_text(turn))
+    """The turn as the product's write path builds it (memory.turns.turn_memory, as app.session does), the
+    speaker named: stored with date and name, embedded as who said what, created at the session time."""
+    return turn_memory(locomo_turn(turn), turn.speaker, created_at=turn.created_at)

@@ -56,6 +56,42 @@ MIGRATIONS: list[str] = [
     CREATE TABLE users (
         name TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL, revoked_at TEXT);
     """,
+    # 4: a remembered turn knows the one said just before it in the same sitting (memory/context.py), and
+    # lexical recall ranks each memory in its context: with the turns said just before and after it.
+    # Existing turns are linked the same way; the triggers come last so the backfill does not fire them.
+    """
+    ALTER TABLE memories ADD COLUMN thread_prev INTEGER;
+    UPDATE memories SET thread_prev = (
+        SELECT p.id FROM memories p WHERE p.user = memories.user AND p.kind = 'turn' AND p.id < memories.id
+        ORDER BY p.id DESC LIMIT 1)
+      WHERE kind = 'turn';
+    UPDATE memories SET thread_prev = NULL WHERE thread_prev IS NOT NULL AND 86400 * abs(julianday(created_at)
+        - julianday((SELECT p.created_at FROM memories p WHERE p.id = memories.thread_prev))) > 3600;
+    CREATE INDEX memories_by_thread ON memories (thread_prev) WHERE thread_prev IS NOT NULL;
+    CREATE VIEW memory_context (id, text) AS
+      SELECT m.id, coalesce((SELECT p.text FROM memories p WHERE p.id = m.thread_prev) || ' ', '') || m.text
+        || coalesce(' ' || (
+          SELECT n.text FROM memories n WHERE n.thread_prev = m.id ORDER BY n.id LIMIT 1), '')
+      FROM memories m;
+    CREATE VIRTUAL TABLE context_fts USING fts5 (text, tokenize='porter unicode61');
+    INSERT INTO context_fts (rowid, text) SELECT id, text FROM memory_context;
+    CREATE TRIGGER context_ai AFTER INSERT ON memories BEGIN
+        INSERT INTO context_fts (rowid, text) SELECT id, text FROM memory_context WHERE id = new.id;
+        DELETE FROM context_fts WHERE rowid = new.thread_prev;
+        INSERT INTO context_fts (rowid, text) SELECT id, text FROM memory_context WHERE id = new.thread_prev;
+    END;
+    CREATE TRIGGER context_ad AFTER DELETE ON memories BEGIN
+        DELETE FROM context_fts WHERE rowid = old.id;
+        UPDATE memories SET thread_prev = old.thread_prev WHERE thread_prev = old.id;
+        DELETE FROM context_fts WHERE rowid = old.thread_prev;
+        INSERT INTO context_fts (rowid, text) SELECT id, text FROM memory_context WHERE id = old.thread_prev;
+    END;
+    CREATE TRIGGER context_au AFTER UPDATE OF thread_prev ON memories BEGIN
+        DELETE FROM context_fts WHERE rowid IN (new.id, old.thread_prev, new.thread_prev);
+        INSERT INTO context_fts (rowid, text)
+          SELECT id, text FROM memory_context WHERE id IN (new.id, old.thread_prev, new.thread_prev);
+    END;
+    """,
 ]
 
 

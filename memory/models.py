@@ -54,6 +54,7 @@ class Score:
     lexical: float
     recency: float
     importance: float
+    context: float = 0.0  # lifted by a neighbouring turn that matched (a fragment of the same exchange)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Recall: dense (FAISS) and lexical (FTS5/BM25) candidates, scored, thresholded and de-duplicated."""
+"""Recall: dense (FAISS) and lexical (FTS5/BM25 over each memory in its context) candidates, thresholded,
+scored with their neighbouring turns, and de-duplicated."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from memory import scoring
+from memory import context, scoring
 from memory.index import VectorIndex
 from memory.models import SHARED, Memory, Recalled
 
@@ -20,6 +21,9 @@ MAX_SHARED = 2
 SEED_IMPORTANCE = 0.3
 # At most this many memories matching the query's words are ranked by BM25 (see _lexical).
 RANKED_MATCHES = 1000
+# Candidates from each side (dense and lexical): a wide pool, since the scoring sorts out the rest
+# (LoCoMo recall@10 76.5% with 40, 77.0% with 100, bench/RESULTS.md).
+POOL = 100
 
 _STOPWORDS = frozenset(
     """a an and are as at be but by do does did for from had has have he her his how i if in into is it its
@@ -77,6 +81,7 @@ def to_memory(conn: sqlite3.Connection, row: sqlite3.Row) -> Memory:
 
 
 def _lexical(conn: sqlite3.Connection, scopes: list[str], query: str, limit: int) -> dict[int, float]:
+    """The best `limit` memories by BM25 over each memory in its context: id -> BM25 (higher is better)."""
     # BM25 scores every memory matching any word, which grows with the store (~100 ms at 100k memories).
     # So words go in rarest first while the memories they match stay within RANKED_MATCHES; a word more
     # common than that says little about which memory is meant (its IDF is small), and dense recall remains.
@@ -84,7 +89,7 @@ def _lexical(conn: sqlite3.Connection, scopes: list[str], query: str, limit: int
     for word in dict.fromkeys(fts_query(query).split(" OR ")):
         if word:
             n = conn.execute(
-                "SELECT count(*) FROM (SELECT 1 FROM memories_fts WHERE memories_fts MATCH ? LIMIT ?)",
+                "SELECT count(*) FROM (SELECT 1 FROM context_fts WHERE context_fts MATCH ? LIMIT ?)",
                 (word, RANKED_MATCHES + 1),
             ).fetchone()[0]
             counted.append((n, word))
@@ -101,7 +106,7 @@ def _lexical(conn: sqlite3.Connection, scopes: list[str], query: str, limit: int
     # are the true top `limit` unless more than `spare` better ones belonged to others or were superseded.
     spare = 4 * limit
     match, marks = " OR ".join(chosen), ",".join("?" * len(scopes))
-    ranked = "SELECT rowid AS id, bm25(memories_fts) AS b FROM memories_fts WHERE memories_fts MATCH ?"
+    ranked = "SELECT rowid AS id, bm25(context_fts) AS b FROM context_fts WHERE context_fts MATCH ?"
     kept = f" f JOIN memories m ON m.id = f.id WHERE m.user IN ({marks}) AND m.valid_to IS NULL"
     kept += " ORDER BY f.b LIMIT ?"
     rows = conn.execute(
@@ -109,7 +114,48 @@ def _lexical(conn: sqlite3.Connection, scopes: list[str], query: str, limit: int
     ).fetchall()
     if len(rows) < limit and total > spare:
         rows = conn.execute(f"SELECT m.id, f.b FROM ({ranked})" + kept, (match, *scopes, limit)).fetchall()
-    return {int(r["id"]): float(r["b"]) for r in rows}
+    return {int(r["id"]): -float(r["b"]) for r in rows}
+
+
+def _rows(conn: sqlite3.Connection, ids: set[int], scopes: list[str]) -> dict[int, sqlite3.Row]:
+    """The current memories among `ids` in these scopes."""
+    if not ids:
+        return {}
+    # `+user`: look rows up by id; an index on user would make SQLite read all of the user's rows (40 ms
+    # at 100k memories instead of 0.6).
+    rows = conn.execute(
+        f"SELECT * FROM memories WHERE id IN ({','.join('?' * len(ids))})"
+        f" AND +user IN ({','.join('?' * len(scopes))}) AND valid_to IS NULL",
+        (*ids, *scopes),
+    ).fetchall()
+    return {int(r["id"]): r for r in rows}
+
+
+def _relevant(
+    conn: sqlite3.Connection, rows: dict[int, sqlite3.Row], dense: dict[int, float], query: str
+) -> set[int]:
+    """The ids whose relevance reaches the abstention floor. Word coverage is read from the memory in its
+    context (what the lexical side ranks) and computed only where the cosine alone does not decide: it
+    stems the whole text."""
+    floor = {
+        i: scoring.MIN_RELEVANCE_SHARED if r["user"] == SHARED else scoring.MIN_RELEVANCE
+        for i, r in rows.items()
+    }
+    passed = {i for i in rows if scoring.relevance(dense[i], 0.0) >= floor[i]}
+    undecided = [i for i in rows.keys() - passed if scoring.relevance(dense[i], 1.0) >= floor[i]]
+    query_terms = terms(query)
+    if not undecided or not query_terms:
+        return passed
+    texts = dict(
+        conn.execute(
+            f"SELECT rowid, text FROM context_fts WHERE rowid IN ({','.join('?' * len(undecided))})",
+            undecided,
+        ).fetchall()
+    )
+    for i in undecided:
+        if scoring.relevance(dense[i], coverage(query_terms, texts.get(i) or rows[i]["text"])) >= floor[i]:
+            passed.add(i)
+    return passed
 
 
 def run(
@@ -122,56 +168,77 @@ def run(
 ) -> list[Recalled]:
     """Score the candidates of every scope in `indexes` and return the best k (blocking)."""
     now = now or datetime.now().astimezone()
-    pool = max(4 * k, 24)
+    pool = max(POOL, 10 * k)
     candidates: set[int] = set()
     for index in indexes.values():
         candidates.update(i for i, _ in index.search(vector, pool))
     scopes = list(indexes)
     lexical = _lexical(conn, scopes, query, pool)
     candidates.update(lexical)
-    if not candidates:
-        return []
-    query_terms = terms(query)
+    rows = _rows(conn, candidates, scopes)
+    dense = {i: float(np.frombuffer(r["embedding"], dtype=np.float32) @ vector) for i, r in rows.items()}
+    best_bm25 = max(lexical.values(), default=0.0) or 1.0
 
-    marks = ",".join("?" * len(candidates))
-    # `+user`: look rows up by id; an index on user would make SQLite read all of the user's rows (40 ms
-    # at 100k memories instead of 0.6).
-    rows = conn.execute(
-        f"SELECT * FROM memories WHERE id IN ({marks}) AND +user IN ({','.join('?' * len(scopes))})"
-        " AND valid_to IS NULL",
-        (*candidates, *scopes),
-    ).fetchall()
-
-    scored: list[tuple[scoring.Score, sqlite3.Row, np.ndarray]] = []
-    for row in rows:
-        stored = np.frombuffer(row["embedding"], dtype=np.float32)
+    direct: dict[int, float] = {}
+    parts: dict[int, tuple[float, float, float, float]] = {}
+    for i in _relevant(conn, rows, dense, query):
+        row = rows[i]
         shared = row["user"] == SHARED
-        s = scoring.score(
-            dense=float(stored @ vector),
-            lexical=coverage(query_terms, row["text"]),
-            recency_value=0.0
+        fresh = (
+            0.0
             if shared
-            else scoring.retention(row["created_at"], row["last_recalled"], row["recall_count"], now),
-            importance=SEED_IMPORTANCE if shared else float(row["importance"]),
+            else scoring.retention(row["created_at"], row["last_recalled"], row["recall_count"], now)
         )
-        if scoring.relevance(s) >= (scoring.MIN_RELEVANCE_SHARED if shared else scoring.MIN_RELEVANCE):
-            scored.append((s, row, stored))
-    scored.sort(key=lambda item: item[0].total, reverse=True)
+        parts[i] = (
+            dense[i],
+            lexical.get(i, 0.0) / best_bm25,
+            fresh,
+            SEED_IMPORTANCE if shared else float(row["importance"]),
+        )
+        direct[i] = scoring.direct(
+            dense=parts[i][0], lexical=parts[i][1], recency_value=fresh, importance=parts[i][3]
+        )
 
-    chosen: list[tuple[scoring.Score, sqlite3.Row, np.ndarray]] = []
+    # A turn beside a relevant one is part of the same exchange: it is lifted by it, and may come along.
+    beside: dict[int, list[int]] = {}
+    for earlier, later in context.pairs(conn, set(direct)):
+        beside.setdefault(earlier, []).append(later)
+        beside.setdefault(later, []).append(earlier)
+    extra = _rows(conn, {j for j in beside if j not in rows}, scopes)
+    for j, row in extra.items():
+        rows[j] = row
+        dense[j] = float(np.frombuffer(row["embedding"], dtype=np.float32) @ vector)
+        parts[j] = (
+            dense[j],
+            0.0,
+            scoring.retention(row["created_at"], row["last_recalled"], row["recall_count"], now),
+            float(row["importance"]),
+        )
+    lift = {
+        i: max((direct.get(j, 0.0) for j in beside.get(i, ())), default=0.0) / scoring.DIRECT for i in rows
+    }
+    scored = {
+        i: scoring.score(dense=p[0], lexical=p[1], recency_value=p[2], importance=p[3], context=lift[i])
+        for i, p in parts.items()
+        if i in direct or lift[i] > 0
+    }
+
+    chosen: list[int] = []
+    vectors: dict[int, np.ndarray] = {}
     shared_count = 0
-    for s, row, stored in scored:
+    for i in sorted(scored, key=lambda j: scored[j].total, reverse=True):
         if len(chosen) == k:
             break
-        if any(float(stored @ other) >= DUPLICATE_COSINE for _, _, other in chosen):
+        vectors[i] = np.frombuffer(rows[i]["embedding"], dtype=np.float32)
+        if any(float(vectors[i] @ vectors[j]) >= DUPLICATE_COSINE for j in chosen):
             continue
-        if row["user"] == SHARED:
+        if rows[i]["user"] == SHARED:
             if shared_count >= MAX_SHARED:
                 continue
             shared_count += 1
-        chosen.append((s, row, stored))
-    strengthen(conn, [row["id"] for _, row, _ in chosen if row["user"] != SHARED], now)
-    return [Recalled(to_memory(conn, row), s) for s, row, _ in chosen]
+        chosen.append(i)
+    strengthen(conn, [i for i in chosen if rows[i]["user"] != SHARED], now)
+    return [Recalled(to_memory(conn, rows[i]), scored[i]) for i in chosen]
 
 
 def strengthen(conn: sqlite3.Connection, ids: list[int], now: datetime) -> None:

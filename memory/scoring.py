@@ -1,4 +1,4 @@
-"""How a recalled memory is scored: relevance (dense + lexical), recency and importance.
+"""How a recalled memory is scored: meaning, shared words, context, recency and importance.
 
 Contract: every part and the total lie in [0, 1], and higher means "more worth recalling".
 """
@@ -10,15 +10,24 @@ from datetime import datetime
 
 from memory.models import Score
 
-# Weights of the total. Relevance dominates: recency and importance only break near-ties.
-W_RELEVANCE = 0.80
-W_RECENCY = 0.10
-W_IMPORTANCE = 0.10
-# Inside relevance, the dense cosine carries meaning; the share of query words found rescues exact names.
-W_DENSE = 0.75
-W_LEXICAL = 0.25
+# Weights of the parts; the total is their weighted sum divided by the sum of the weights. Meaning and
+# shared words carry recall; a turn said just before or after a strong match lifts it (a fragment of the
+# same exchange); recency and importance only break near-ties. Tuned on LoCoMo with general features only
+# (bench/locomo_experiments.py; bench/RESULTS.md has the table of what each change did).
+W_DENSE = 1.0  # cosine between the question and the memory (clipped at 0)
+W_LEXICAL = 0.8  # BM25 of the memory in its context, relative to the question's best match
+W_RECENCY = 0.1
+W_IMPORTANCE = 0.1
+W_CONTEXT = 1.0  # the best direct score of a neighbouring turn, as a fraction of the highest possible
+DIRECT = W_DENSE + W_LEXICAL + W_RECENCY + W_IMPORTANCE  # the most a memory can score on its own
+TOTAL = DIRECT + W_CONTEXT
 RECENCY_HALF_LIFE_DAYS = 30.0
-# Below this relevance a memory is noise: better to say "I don't remember" than to quote it.
+
+# Honest not-knowing. A memory is a candidate only if its relevance (0.75 x cosine + 0.25 x the share of
+# the question's content words found in it and its neighbours) reaches the floor; below it, better to say
+# "I don't remember" than to quote noise. Neighbours of a candidate may come along as its context.
+FLOOR_DENSE = 0.75
+FLOOR_LEXICAL = 0.25
 MIN_RELEVANCE = 0.28
 # Film passages are long and share vague words with everything; they must be clearly on topic.
 MIN_RELEVANCE_SHARED = 0.40
@@ -41,20 +50,31 @@ def retention(created_at: str, last_recalled: str | None, recall_count: int, now
     return math.pow(0.5, age_days / (RECENCY_HALF_LIFE_DAYS * (1 + max(0, recall_count))))
 
 
-def score(*, dense: float, lexical: float, recency_value: float, importance: float) -> Score:
-    """Combine the parts into the total that orders recall."""
+def relevance(dense: float, coverage: float) -> float:
+    """What the abstention floor looks at: meaning, and the share of the question's words present."""
+    return FLOOR_DENSE * max(0.0, dense) + FLOOR_LEXICAL * coverage
+
+
+def direct(*, dense: float, lexical: float, recency_value: float, importance: float) -> float:
+    """A memory's score on its own, in [0, DIRECT] (before its neighbours are counted)."""
+    return (
+        W_DENSE * max(0.0, min(1.0, dense))
+        + W_LEXICAL * lexical
+        + W_RECENCY * recency_value
+        + W_IMPORTANCE * importance
+    )
+
+
+def score(*, dense: float, lexical: float, recency_value: float, importance: float, context: float) -> Score:
+    """Combine the parts into the total that orders recall; `context` is a neighbour's direct / DIRECT."""
     dense = max(0.0, min(1.0, dense))
-    relevance = W_DENSE * dense + W_LEXICAL * lexical
-    total = W_RELEVANCE * relevance + W_RECENCY * recency_value + W_IMPORTANCE * importance
+    own = direct(dense=dense, lexical=lexical, recency_value=recency_value, importance=importance)
+    total = (own + W_CONTEXT * context) / TOTAL
     return Score(
         total=round(total, 4),
         dense=round(dense, 4),
         lexical=round(lexical, 4),
         recency=round(recency_value, 4),
         importance=round(importance, 4),
+        context=round(context, 4),
     )
-
-
-def relevance(s: Score) -> float:
-    """The relevance part alone (what the abstention threshold looks at)."""
-    return W_DENSE * s.dense + W_LEXICAL * s.lexical

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from memory import context
 from memory.index import VectorIndex
 from memory.models import Kind, Memory
 
@@ -100,9 +101,11 @@ def insert(
             out.append(None)
             continue
         when = item.created_at or stamp
+        # A turn follows the one said just before it in the same sitting (see memory/context.py).
+        follows = context.previous_turn(conn, user, when) if item.kind == "turn" else None
         cur = conn.execute(
             "INSERT INTO memories (user, kind, text, created_at, importance, content_hash, embedding,"
-            " fact_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " fact_key, thread_prev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 user,
                 item.kind,
@@ -112,6 +115,7 @@ def insert(
                 content_hash(item.text),
                 vector.tobytes(),
                 item.fact_key,
+                follows,
             ),
         )
         memory_id = int(cur.lastrowid or 0)

@@ -177,7 +177,9 @@ async def test_lexical_recall_stays_bounded_and_per_user(
     store.add_batch("ana", common, vectors=clustered(len(common), seed=5), dedupe=False)
     others = [NewMemory(f"zanzibar zanzibar trip plan {i}", "turn") for i in range(20)]
     store.add_batch("bob", others, vectors=clustered(len(others), seed=6), dedupe=False)
-    [mine] = store.add_batch("ana", [NewMemory("a postcard from zanzibar", "turn")], dedupe=False)
+    # Said in another sitting, so it is not the context of the last market turn.
+    postcard = NewMemory("a postcard from zanzibar", "turn", created_at="2020-01-01T12:00:00+00:00")
+    [mine] = store.add_batch("ana", [postcard], dedupe=False)
     assert mine is not None
     # "market" (60 matches) is left out; bob's 20 better "zanzibar" matches fill the first ranking of 4 * 4
     # rows, so the search runs again over every match.

@@ -145,6 +145,7 @@ export function memoryText(text) {
 const PARTS = [
   ["dense", "meaning"],
   ["lexical", "shared words"],
+  ["context", "said beside a match"],
   ["recency", "recency"],
   ["importance", "importance"],
 ];
