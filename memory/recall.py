@@ -3,8 +3,8 @@ scored with their neighbouring turns, and de-duplicated."""
 
 from __future__ import annotations
 
-import re
 import sqlite3
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +13,7 @@ import numpy as np
 from memory import context, scoring
 from memory.index import VectorIndex
 from memory.models import SHARED, Memory, Recalled
+from memory.words import coverage, fts_query, terms
 
 # A recalled passage this close (cosine) to one already chosen adds nothing.
 DUPLICATE_COSINE = 0.95
@@ -24,42 +25,6 @@ RANKED_MATCHES = 1000
 # Candidates from each side (dense and lexical): a wide pool, since the scoring sorts out the rest
 # (LoCoMo recall@10 76.5% with 40, 77.0% with 100, bench/RESULTS.md).
 POOL = 100
-
-_STOPWORDS = frozenset(
-    """a an and are as at be but by do does did for from had has have he her his how i if in into is it its
-    me my of on or our she so that the their them then there they this to was we were what when where which
-    who whom why will with you your yours am can could would should about just not no yes these those
-    some any all been being very really here than too also now still ever never got get remember recall
-    tell know think say said ask please hey hi hello""".split()
-)
-
-
-def _stem(word: str) -> str:
-    """A light suffix stripper: "dogs"/"dog", "lives"/"living"/"live", "moved"/"move" meet."""
-    for suffix in ("ing", "ed", "es", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            word = word[: -len(suffix)]
-            break
-    return word[:-1] if word.endswith("e") and len(word) > 3 else word
-
-
-def terms(text: str) -> set[str]:
-    """The content words of a text, stemmed."""
-    return {_stem(w) for w in re.findall(r"\w+", text.lower()) if w not in _STOPWORDS and len(w) > 1}
-
-
-def coverage(query_terms: set[str], text: str) -> float:
-    """Share of the query's content words that the text contains: the lexical part of a score."""
-    if not query_terms:
-        return 0.0
-    return len(query_terms & terms(text)) / len(query_terms)
-
-
-def fts_query(text: str, *, any_word: bool = True) -> str:
-    """An FTS5 query of the text's content words, each quoted so user text cannot inject syntax."""
-    words = re.findall(r"\w+", text.lower())
-    content = [w for w in words if w not in _STOPWORDS and len(w) > 1] or words
-    return (" OR " if any_word else " AND ").join(f'"{w}"' for w in content)
 
 
 def to_memory(conn: sqlite3.Connection, row: sqlite3.Row) -> Memory:
@@ -135,8 +100,7 @@ def _relevant(
     conn: sqlite3.Connection, rows: dict[int, sqlite3.Row], dense: dict[int, float], query: str
 ) -> set[int]:
     """The ids whose relevance reaches the abstention floor. Word coverage is read from the memory in its
-    context (what the lexical side ranks) and computed only where the cosine alone does not decide: it
-    stems the whole text."""
+    context (what the lexical side ranks), and only where the cosine alone does not decide."""
     floor = {
         i: scoring.MIN_RELEVANCE_SHARED if r["user"] == SHARED else scoring.MIN_RELEVANCE
         for i, r in rows.items()
@@ -176,27 +140,15 @@ def run(
     lexical = _lexical(conn, scopes, query, pool)
     candidates.update(lexical)
     rows = _rows(conn, candidates, scopes)
-    dense = {i: float(np.frombuffer(r["embedding"], dtype=np.float32) @ vector) for i, r in rows.items()}
+    dense = _dense(rows, vector)
     best_bm25 = max(lexical.values(), default=0.0) or 1.0
 
+    parts: dict[int, tuple[float, float, float, float]] = {}  # dense, lexical, recency, importance
     direct: dict[int, float] = {}
-    parts: dict[int, tuple[float, float, float, float]] = {}
     for i in _relevant(conn, rows, dense, query):
-        row = rows[i]
-        shared = row["user"] == SHARED
-        fresh = (
-            0.0
-            if shared
-            else scoring.retention(row["created_at"], row["last_recalled"], row["recall_count"], now)
-        )
-        parts[i] = (
-            dense[i],
-            lexical.get(i, 0.0) / best_bm25,
-            fresh,
-            SEED_IMPORTANCE if shared else float(row["importance"]),
-        )
+        parts[i] = _parts(rows[i], dense[i], lexical.get(i, 0.0) / best_bm25, now)
         direct[i] = scoring.direct(
-            dense=parts[i][0], lexical=parts[i][1], recency_value=fresh, importance=parts[i][3]
+            dense=parts[i][0], lexical=parts[i][1], recency_value=parts[i][2], importance=parts[i][3]
         )
 
     # A turn beside a relevant one is part of the same exchange: it is lifted by it, and may come along.
@@ -205,29 +157,20 @@ def run(
         beside.setdefault(earlier, []).append(later)
         beside.setdefault(later, []).append(earlier)
     extra = _rows(conn, {j for j in beside if j not in rows}, scopes)
-    for j, row in extra.items():
-        rows[j] = row
-        dense[j] = float(np.frombuffer(row["embedding"], dtype=np.float32) @ vector)
-        parts[j] = (
-            dense[j],
-            0.0,
-            scoring.retention(row["created_at"], row["last_recalled"], row["recall_count"], now),
-            float(row["importance"]),
-        )
-    lift = {
-        i: max((direct.get(j, 0.0) for j in beside.get(i, ())), default=0.0) / scoring.DIRECT for i in rows
+    dense.update(_dense(extra, vector))
+    rows.update(extra)
+    lift = {  # only current memories: a superseded neighbour is linked but not recalled
+        i: max(direct.get(j, 0.0) for j in near) / scoring.DIRECT for i, near in beside.items() if i in rows
     }
-    scored = {
-        i: scoring.score(dense=p[0], lexical=p[1], recency_value=p[2], importance=p[3], context=lift[i])
-        for i, p in parts.items()
-        if i in direct or lift[i] > 0
+    ranked = {
+        i: direct.get(i, 0.0) + scoring.W_CONTEXT * lift.get(i, 0.0) for i in direct.keys() | lift.keys()
     }
 
     chosen: list[int] = []
     vectors: dict[int, np.ndarray] = {}
     shared_count = 0
-    for i in sorted(scored, key=lambda j: scored[j].total, reverse=True):
-        if len(chosen) == k:
+    for i in sorted(ranked, key=ranked.__getitem__, reverse=True):
+        if len(chosen) == k or ranked[i] <= 0:
             break
         vectors[i] = np.frombuffer(rows[i]["embedding"], dtype=np.float32)
         if any(float(vectors[i] @ vectors[j]) >= DUPLICATE_COSINE for j in chosen):
@@ -238,7 +181,35 @@ def run(
             shared_count += 1
         chosen.append(i)
     strengthen(conn, [i for i in chosen if rows[i]["user"] != SHARED], now)
-    return [Recalled(to_memory(conn, rows[i]), scored[i]) for i in chosen]
+    out = []
+    for i in chosen:
+        # A turn brought along only as context (no candidate, or below the floor) scores by its context.
+        d, lex, fresh, weight = parts.get(i) or _parts(rows[i], dense[i], 0.0, now)
+        why = scoring.score(
+            dense=d, lexical=lex, recency_value=fresh, importance=weight, context=lift.get(i, 0.0)
+        )
+        if i not in direct:
+            why = replace(why, total=round(ranked[i] / scoring.TOTAL, 4))
+        out.append(Recalled(to_memory(conn, rows[i]), why))
+    return out
+
+
+def _dense(rows: dict[int, sqlite3.Row], vector: np.ndarray) -> dict[int, float]:
+    """The cosine of each row's stored vector with the query's."""
+    if not rows:
+        return {}
+    matrix = np.frombuffer(b"".join(r["embedding"] for r in rows.values()), dtype=np.float32)
+    return dict(zip(rows, (matrix.reshape(len(rows), -1) @ vector).tolist(), strict=True))
+
+
+def _parts(
+    row: sqlite3.Row, dense: float, lexical: float, now: datetime
+) -> tuple[float, float, float, float]:
+    """A memory's own parts: dense, lexical, recency, importance (seed passages neither fade nor weigh)."""
+    if row["user"] == SHARED:
+        return dense, lexical, 0.0, SEED_IMPORTANCE
+    fresh = scoring.retention(row["created_at"], row["last_recalled"], row["recall_count"], now)
+    return dense, lexical, fresh, float(row["importance"])
 
 
 def strengthen(conn: sqlite3.Connection, ids: list[int], now: datetime) -> None:

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from memory import db, recall, turns, users, write
+from memory import db, recall, turns, users, words, write
 from memory.embedder import Embedder
 from memory.index import IndexFiles, VectorIndex
 from memory.models import SHARED, Conversation, Kind, Memory, MemoryError_, Recalled, Role, Turn
@@ -173,7 +173,7 @@ class MemoryStore:
                 params.append(kind)
             if query and query.strip():
                 sql += " AND m.id IN (SELECT rowid FROM memories_fts WHERE memories_fts MATCH ?)"
-                params.append(recall.fts_query(query, any_word=False))
+                params.append(words.fts_query(query, any_word=False))
             sql += " ORDER BY m.id DESC LIMIT ?"
             params.append(limit)
             return [recall.to_memory(self._conn, r) for r in self._q(sql, params)]

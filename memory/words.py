@@ -1,0 +1,56 @@
+"""Words of a question and of a memory: content words, light stemming, coverage, safe FTS5 queries."""
+
+from __future__ import annotations
+
+import functools
+import re
+
+_STOPWORDS = frozenset(
+    """a an and are as at be but by do does did for from had has have he her his how i if in into is it its
+    me my of on or our she so that the their them then there they this to was we were what when where which
+    who whom why will with you your yours am can could would should about just not no yes these those
+    some any all been being very really here than too also now still ever never got get remember recall
+    tell know think say said ask please hey hi hello""".split()
+)
+
+
+def _stem(word: str) -> str:
+    """A light suffix stripper: "dogs"/"dog", "lives"/"living"/"live", "moved"/"move" meet."""
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            break
+    return word[:-1] if word.endswith("e") and len(word) > 3 else word
+
+
+def terms(text: str) -> set[str]:
+    """The content words of a text, stemmed."""
+    return {_stem(w) for w in re.findall(r"\w+", text.lower()) if w not in _STOPWORDS and len(w) > 1}
+
+
+def coverage(query_terms: set[str], text: str) -> float:
+    """Share of the query's content words that the text contains (as `terms` would find them)."""
+    if not query_terms:
+        return 0.0
+    # Stemming only strips endings, so a word meets a query term only if it starts with it: look at those
+    # words alone instead of stemming the whole text (recall checks ~100 texts per question).
+    found = {
+        stem
+        for word in _starts(frozenset(query_terms)).findall(text.lower())
+        if word not in _STOPWORDS and len(word) > 1 and (stem := _stem(word)) in query_terms
+    }
+    return len(found) / len(query_terms)
+
+
+@functools.lru_cache(maxsize=256)
+def _starts(query_terms: frozenset[str]) -> re.Pattern[str]:
+    """Words starting with any of the terms."""
+    alternatives = "|".join(sorted((re.escape(t) for t in query_terms), key=len, reverse=True))
+    return re.compile(rf"\b(?:{alternatives})\w*")
+
+
+def fts_query(text: str, *, any_word: bool = True) -> str:
+    """An FTS5 query of the text's content words, each quoted so user text cannot inject syntax."""
+    words = re.findall(r"\w+", text.lower())
+    content = [w for w in words if w not in _STOPWORDS and len(w) > 1] or words
+    return (" OR " if any_word else " AND ").join(f'"{w}"' for w in content)
