@@ -25,10 +25,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bench import locomo_data, locomo_metrics, locomo_recipe, report
+from bench import locomo_data, locomo_metrics, report
 from bench.locomo_data import CATEGORIES, DataError, LocomoConversation
 from bench.locomo_metrics import Outcome
-from bench.locomo_recipe import RecipeStore
 from memory.embedder import Embedder, load_embedder
 from memory.store import DB_FILE, MemoryStore
 
@@ -38,18 +37,17 @@ COMMAND = ".venv/bin/python -m bench.locomo"
 
 @dataclass(frozen=True)
 class Mode:
-    """How the run differs from the product as it is: its store, and whether recall may leave traces."""
+    """How the run differs from the product as it is: whether recall may leave traces."""
 
-    recipe: bool = False  # bench.locomo_recipe.RecipeStore (the recommended recall) instead of MemoryStore
     isolate: bool = False  # undo recall's strengthening after each question
 
     @property
     def flags(self) -> str:
-        return ("--recipe " if self.recipe else "") + ("--isolate" if self.isolate else "")
+        return "--isolate" if self.isolate else ""
 
     @property
     def name(self) -> str:
-        return "locomo" + ("_recipe" if self.recipe else "") + ("_isolated" if self.isolate else "")
+        return "locomo" + ("_isolated" if self.isolate else "")
 
 
 async def run_conversation(
@@ -57,10 +55,7 @@ async def run_conversation(
 ) -> tuple[list[Outcome], dict[int, list[float]], float]:
     """Ingest one conversation as its own user, ask its questions; outcomes, latencies per k, ingest s."""
     user = f"locomo-{number}"
-    if isinstance(store, RecipeStore):
-        items = locomo_recipe.items(conv.turns)
-    else:
-        items = [locomo_data.new_memory(t) for t in conv.turns]
+    items = [locomo_data.new_memory(t) for t in conv.turns]
     started = time.perf_counter()
     memories = await asyncio.to_thread(store.add_batch, user, items, dedupe=False)
     ingest_s = time.perf_counter() - started
@@ -97,7 +92,7 @@ async def benchmark(
         # A fresh store per conversation: like a local install with one person in it, and no conversation
         # sees another's words (FTS5 ranks with statistics over the whole table, not per user).
         with tempfile.TemporaryDirectory(prefix="samantha-locomo-") as tmp:
-            store = await (RecipeStore if mode.recipe else MemoryStore).open(Path(tmp), embedder)
+            store = await MemoryStore.open(Path(tmp), embedder)
             try:
                 got, lat, secs = await run_conversation(store, number, conv, ks, mode.isolate)
             finally:
@@ -138,7 +133,7 @@ async def benchmark(
         "embedder": embedder.name,
         "commit": commit,
         "command": f"{COMMAND} {mode.flags}".strip(),
-        "store": "bench.locomo_recipe.RecipeStore" if mode.recipe else "memory.store.MemoryStore",
+        "store": "memory.store.MemoryStore",
         "isolate": mode.isolate,
         "bootstrap": "1000 resamples of conversations, seed 0, percentile 95% CI",
         "loadavg_1m_at_end": round(os.getloadavg()[0], 2),  # other work on the machine skews latency
@@ -173,12 +168,11 @@ def markdown(result: dict[str, Any], ks: list[int]) -> str:
     mach = m["machine"]
     cols = [f"{x}_at_{k}" for k in ks for x in ("recall", "hit")]
     lines = [
-        "## LoCoMo evidence recall: "
-        + ("the recommended recipe (bench/locomo_recipe.py)" if "Recipe" in m["store"] else "the product")
+        "## LoCoMo evidence recall: the product"
         + (", recall's strengthening undone after each question" if m["isolate"] else ""),
         "",
         f"`{m['command']}`"
-        + ("" if m["isolate"] or "Recipe" in m["store"] else " (`make bench-memory`)")
+        + ("" if m["isolate"] else " (`make bench-memory`)")
         + f" — {m['date']}, commit {m['commit']}, "
         f"{mach['nproc']} cores ({mach['cpu']}), {mach['ram_gb']} GB RAM, embedder {m['embedder']}.",
         "",
@@ -224,9 +218,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--isolate", action="store_true", help="undo recall's strengthening after each question"
     )
-    parser.add_argument(
-        "--recipe", action="store_true", help="write and recall with the recommended recipe (RecipeStore)"
-    )
     parser.add_argument("--no-record", action="store_true", help="do not update bench/RESULTS.md")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -239,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     conversations = conversations[: args.limit] if args.limit else conversations
     ks = sorted(set(args.k))
-    mode = Mode(recipe=args.recipe, isolate=args.isolate)
+    mode = Mode(isolate=args.isolate)
     result = asyncio.run(benchmark(conversations, load_embedder(), ks, mode))
     print(result.pop("_table"))
     lat = result["latency_ms"]

@@ -16,7 +16,7 @@ import logging
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,18 +25,34 @@ import numpy as np
 
 from bench import locomo_data, locomo_metrics, report
 from bench.locomo_data import LocomoConversation, LocomoTurn
-from bench.locomo_recipe import quoted, windows
 from bench.locomo_retrieval import Corpus, Recipe, rank
 from memory.embedder import Embedder, load_embedder
 
 log = logging.getLogger("bench.locomo_experiments")
+
+
+def quoted(t: LocomoTurn) -> str:
+    """Who said what (and the image they shared): the form the experiments embed."""
+    text = " ".join(t.text.split())
+    return f'{t.speaker} said, "{text}"' + (f" and shared {t.caption}." if t.caption else "")
+
+
+def windows(turns: Sequence[LocomoTurn], before: int = 1, after: int = 1) -> list[str]:
+    """Each turn with its neighbours of the same session, quoted, in order."""
+    out = []
+    for i, t in enumerate(turns):
+        span = range(max(0, i - before), min(len(turns), i + after + 1))
+        out.append(" ".join(quoted(turns[j]) for j in span if turns[j].when == t.when))
+    return out
+
+
 CACHE = Path(tempfile.gettempdir()) / "samantha-locomo-cache"
 
 
 # The texts compared (embedded, or indexed by FTS5): name -> texts of one conversation's turns.
 FORMATS: dict[str, Callable[[tuple[LocomoTurn, ...]], list[str]]] = {
     "stored": lambda ts: [locomo_data.stored_text(t) for t in ts],  # "[date] Speaker: said"
-    "said": lambda ts: [locomo_data.said_text(t) for t in ts],  # what the product embeds now
+    "said": lambda ts: [locomo_data.said_text(t) for t in ts],  # the words alone
     "plain": lambda ts: [f"{t.speaker}: {locomo_data.said_text(t)}" for t in ts],
     "quoted": lambda ts: [quoted(t) for t in ts],
     "quoted_nocap": lambda ts: [f'{t.speaker} said, "{" ".join(t.text.split())}"' for t in ts],
