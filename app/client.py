@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from app.client_term import LoopThread, Screen, save_history, short, start_readline, wait
 
 if TYPE_CHECKING:
-    from app.client_link import Link, MemoryAPI
+    from app.client_api import MemoryAPI
+    from app.client_link import Link
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -54,7 +55,8 @@ def run_chat(args: argparse.Namespace) -> int:
     """`samantha chat`: connect, then talk until /quit, Ctrl+D or Ctrl+C twice; 1 if unreachable."""
     from pydantic import ValidationError
 
-    from app.client_link import Link, LinkError, MemoryAPI
+    from app.client_api import MemoryAPI
+    from app.client_link import Link, LinkError
     from app.protocol import Hello
 
     if urllib.parse.urlsplit(args.url).scheme not in ("ws", "wss"):
@@ -208,7 +210,7 @@ class Terminal:
 
     def show_memories(self, words: str) -> None:
         """What she remembers, newest first: id, kind, date and text."""
-        from app.client_link import ApiError
+        from app.client_api import ApiError
 
         try:
             found = self.api.memories(words, SHOWN_MEMORIES)
@@ -224,7 +226,7 @@ class Terminal:
 
     def forget(self, memory_id: int) -> None:
         """Forget a memory through the API and say what happened."""
-        from app.client_link import ApiError
+        from app.client_api import ApiError
 
         try:
             count = self.api.forget(memory_id)

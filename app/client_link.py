@@ -1,4 +1,4 @@
-"""How `samantha chat` talks to the server: the websocket link and the memory endpoints.
+"""How `samantha chat` talks to the server: the websocket link (the memory endpoints: app/client_api.py).
 
 The link says hello, streams a turn, cancels it on Ctrl+C and reconnects (with backoff, to the same
 conversation) when the server goes away. It runs on the client's event loop thread; what the user should
@@ -11,9 +11,8 @@ import asyncio
 import contextlib
 import json
 import logging
-import urllib.parse
 from collections.abc import Awaitable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel
 from websockets.asyncio.client import ClientConnection, connect
@@ -267,58 +266,3 @@ class Link:
         """Drop frames nobody is waiting for (the end of an abandoned reply, a stale connection loss)."""
         while not self._frames.empty():
             self._frames.get_nowait()
-
-
-class ApiError(Exception):
-    """A memory endpoint failed; the message says how, in words for the user."""
-
-
-class MemoryAPI:
-    """The JSON endpoints for memories, beside the chat socket (ws://host/ws -> http://host)."""
-
-    def __init__(self, ws_url: str, token: str | None) -> None:
-        self.base = http_base(ws_url)
-        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
-
-    def memories(self, words: str, limit: int) -> list[dict[str, Any]]:
-        """What she remembers, newest first (only memories containing `words`, if any)."""
-        params: dict[str, str | int] = {"limit": limit}
-        if words:
-            params["q"] = words
-        found: list[dict[str, Any]] = self._call("GET", "/api/memories", params)
-        return found
-
-    def forget(self, memory_id: int) -> int:
-        """Forget one memory; how many went with it (it and what was learned from it)."""
-        try:
-            body = self._call("DELETE", f"/api/memories/{memory_id}")
-        except ApiError as exc:
-            if exc.args[1:] == (404,):
-                raise ApiError(f"No memory #{memory_id}: nothing forgotten (/memories lists them).") from exc
-            raise
-        return int(body["forgotten"])
-
-    def _call(self, method: str, path: str, params: dict[str, str | int] | None = None) -> Any:
-        """The JSON body of a successful call; ApiError(message, status) otherwise."""
-        import httpx  # only when asked: it is not needed to chat
-
-        try:
-            with httpx.Client(base_url=self.base, headers=self.headers, timeout=10) as http:
-                response = http.request(method, path, params=params)
-                body = response.json() if response.content else None
-        except httpx.HTTPError as exc:
-            raise ApiError(f"! cannot reach {self.base}: {str(exc) or type(exc).__name__}", 0) from exc
-        except ValueError as exc:
-            raise ApiError(f"! {self.base}{path} answered {response.status_code}, not JSON", 0) from exc
-        if response.is_error:
-            detail = body.get("detail", body) if isinstance(body, dict) else body
-            raise ApiError(f"! the server said {response.status_code}: {detail}", response.status_code)
-        return body
-
-
-def http_base(ws_url: str) -> str:
-    """The http(s) base URL of the server whose chat socket is `ws_url`."""
-    parts = urllib.parse.urlsplit(ws_url)
-    scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
-    path = parts.path.rstrip("/").removesuffix("/ws")
-    return urllib.parse.urlunsplit((scheme, parts.netloc, path, "", ""))

@@ -191,7 +191,8 @@ async def test_recalled_memories_forget_and_new_conversation(make_server: Any, t
     await tty.say("/recalled")
     await tty.expect(r"She recalled (1 memory|\d+ memories) for her last reply")
     await tty.expect(r"\d\.\d\d  (turn|fact) +#\d+ +.*dog is called Biscuit")
-    await tty.expect(r"meaning \d\.\d\d, words \d\.\d\d, recency \d\.\d\d, importance \d\.\d\d")
+    n = r"\d\.\d\d"
+    await tty.expect(rf"meaning {n}, words {n}, beside a match {n}, recency {n}, importance {n}")
 
     await tty.say("/memories Biscuit")
     listed = re.findall(r"#(\d+) +(?:turn|fact) .*Biscuit", await tty.prompt())
