@@ -38,7 +38,9 @@ def test_recall_forget_and_export(page: Page, servers: Servers) -> None:
     expect(memory.locator(".recall-text")).to_have_text(TOLD)
     expect(memory.locator(".kind")).to_have_text("something you said")
     expect(memory.locator(".recall-score")).to_have_text(re.compile(r"score 0\.\d\d"))
-    expect(memory.locator(".why-label")).to_have_text(["meaning", "shared words", "recency", "importance"])
+    expect(memory.locator(".why-label")).to_have_text(
+        ["meaning", "shared words", "said beside a match", "recency", "importance"]
+    )
 
     # The memory view lists and searches it.
     page.get_by_role("button", name="Memories").click()
