@@ -52,6 +52,15 @@ def _cold_start(r: dict[str, Any]) -> str:
     )
 
 
+def _locomo_answers(r: dict[str, Any]) -> str:
+    f1 = r["f1"]
+    return (
+        f"F1 cat 1-4 retrieved {100 * f1['retrieved']['cat_1_4']:.1f} / oracle"
+        f" {100 * f1['oracle']['cat_1_4']:.1f} ({r['n']['cat_1_4']} questions);"
+        f" {r['seconds_per_answer']} s per answer"
+    )
+
+
 @dataclass(frozen=True)
 class Bench:
     """One benchmark: its module, the options that keep it in budget, its JSON, its summary line."""
@@ -79,8 +88,28 @@ BENCHES = [
     # Others' benchmarks: their defaults where they say `make bench` runs them so; a smaller run that must
     # not replace their full-size section of RESULTS.md otherwise (--no-record).
     Bench("turn_overhead", (), 180, "turn_overhead.json"),
+    Bench(
+        "embed",
+        ("--rounds", "30", "--batch-rounds", "2"),
+        90,
+        "embed.json",
+        lambda r: (
+            f"one query p50 torch {r['single']['torch']['p50_ms']} ms / onnx {r['single']['onnx']['p50_ms']}"
+            f" ms (paired {r['single_paired_ratio_median']}x); cosine min {r['agreement']['cosine_min']:.6f}"
+        ),
+    ),
     Bench("ingest", ("--count", "128", "--repeats", "2", "--no-record"), 120),
     Bench("locomo", ("--limit", "2"), 120, "locomo_limit2.json"),
+    # Samantha against ChromaDB and Mem0 on the first 2 LoCoMo conversations (the full run: no --limit).
+    Bench("peers", ("--limit", "2"), 240, "peers_limit2.json"),
+    # End-to-end answers with the local model: 4 questions of one conversation (the default run is ~17 min).
+    Bench(
+        "locomo_answers",
+        ("--limit", "1", "--per-conv", "1"),
+        180,
+        "locomo_answers_limit1_per1.json",
+        _locomo_answers,
+    ),
 ]
 
 
