@@ -16,7 +16,6 @@ import asyncio
 import logging
 import os
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -55,11 +54,9 @@ async def run_conversation(
 ) -> tuple[list[Outcome], dict[int, list[float]], float]:
     """Ingest one conversation as its own user, ask its questions; outcomes, latencies per k, ingest s."""
     user = f"locomo-{number}"
-    items = [locomo_data.new_memory(t) for t in conv.turns]
     started = time.perf_counter()
-    memories = await asyncio.to_thread(store.add_batch, user, items, dedupe=False)
+    dia = {m.id: d for d, m in (await locomo_data.ingest(store, user, conv.turns)).items()}
     ingest_s = time.perf_counter() - started
-    dia = {m.id: t.dia_id for m, t in zip(memories, conv.turns, strict=True) if m is not None}
     await store.recall(user, "warm up", k=max(ks))  # loads the user's index; not timed
 
     outcomes: list[Outcome] = []
@@ -84,7 +81,7 @@ async def run_conversation(
 async def benchmark(
     conversations: list[LocomoConversation], embedder: Embedder, ks: list[int], mode: Mode
 ) -> dict[str, Any]:
-    commit = _commit()  # the code as imported now
+    commit = report.commit()  # the code as imported now
     outcomes: list[Outcome] = []
     latency: dict[int, list[float]] = {k: [] for k in ks}
     ingest_s = 0.0
@@ -145,21 +142,6 @@ async def benchmark(
 def _unstrengthen(store: MemoryStore, user: str) -> None:
     with sqlite3.connect(store.data_dir / DB_FILE) as conn:
         conn.execute("UPDATE memories SET recall_count = 0, last_recalled = NULL WHERE user = ?", (user,))
-
-
-def _commit() -> str:
-    """HEAD, and whether the code measured (memory/, app/) differs from it."""
-
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], capture_output=True, text=True, check=True).stdout.strip()
-
-    try:
-        head = git("rev-parse", "--short", "HEAD")
-        return head + (
-            " + uncommitted changes" if git("status", "--porcelain", "--", "memory", "app") else ""
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def markdown(result: dict[str, Any], ks: list[int]) -> str:

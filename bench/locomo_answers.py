@@ -35,7 +35,6 @@ from app.backends import Backend, GenParams, create_backend
 from app.backends.base import approx_tokens
 from app.config import Settings
 from bench import locomo_data, locomo_f1, locomo_metrics, report
-from bench.locomo import _commit
 from bench.locomo_data import CATEGORIES, DataError, LocomoConversation, LocomoQuestion
 from memory.embedder import load_embedder
 from memory.store import MemoryStore
@@ -115,10 +114,7 @@ async def run_conversation(
 ) -> list[Row]:  # fmt: skip
     """Ingest one conversation as its own user, then answer its chosen questions both ways."""
     user = f"locomo-{number}"
-    # The write path of bench/locomo.py (run_conversation), turn for turn.
-    items = [locomo_data.new_memory(t) for t in conv.turns]
-    memories = await asyncio.to_thread(store.add_batch, user, items, dedupe=False)
-    stored = {t.dia_id: m for m, t in zip(memories, conv.turns, strict=True) if m is not None}
+    stored = await locomo_data.ingest(store, user, conv.turns)
     dia = {m.id: d for d, m in stored.items()}
     order = {t.dia_id: t.position for t in conv.turns}
     today = conv.turns[-1].created_at[:10]  # the questions come after the last session
@@ -207,7 +203,7 @@ def examples(rows: Sequence[Row], count: int = 5) -> list[dict[str, Any]]:
 
 async def benchmark(conversations: list[LocomoConversation], answers: list[list[object]], per_conv: int,
                     subset: str) -> dict[str, Any]:  # fmt: skip
-    commit = _commit()
+    commit = report.commit()
     settings = Settings(backend="llamacpp", seeds_dir=None)
     params = GenParams(max_tokens=MAX_TOKENS, temperature=0.0, repeat_penalty=settings.repeat_penalty)
     embedder = await asyncio.to_thread(load_embedder)

@@ -6,15 +6,18 @@ names or questions of the data set.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from memory.models import Turn
+from memory.models import Memory, Turn
+from memory.store import MemoryStore
 from memory.turns import memory_text, turn_memory
 from memory.write import NewMemory
 
@@ -144,3 +147,11 @@ def new_memory(turn: LocomoTurn) -> NewMemory:
     """The turn as the product's write path builds it (memory.turns.turn_memory, as app.session does), the
     speaker named: stored with date and name, embedded as who said what, created at the session time."""
     return turn_memory(locomo_turn(turn), turn.speaker, created_at=turn.created_at)
+
+
+async def ingest(store: MemoryStore, user: str, turns: Sequence[LocomoTurn]) -> dict[str, Memory]:
+    """Write the turns through the product's write path as `user` (no de-duplication: every turn is
+    evidence); dia_id -> the memory it became."""
+    items = [new_memory(t) for t in turns]
+    memories = await asyncio.to_thread(store.add_batch, user, items, dedupe=False)
+    return {t.dia_id: m for m, t in zip(memories, turns, strict=True) if m is not None}

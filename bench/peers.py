@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bench import locomo_data, locomo_metrics, peers_report, report
-from bench.locomo import _commit
 from bench.locomo_data import DataError, LocomoConversation, LocomoTurn
 from bench.peers_report import Tally
 from memory.embedder import Embedder, load_embedder
@@ -258,7 +257,7 @@ async def run_one(
 async def benchmark(
     conversations: list[LocomoConversation], systems: Sequence[str], ks: list[int], sockets: SocketLog
 ) -> dict[str, Any]:
-    commit = _commit()
+    commit = report.commit()
     embedders = {name: load_embedder() if name == "samantha" else new_embedder() for name in systems}
     tallies = {name: Tally() for name in systems}
     for number, conv in enumerate(conversations):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -45,3 +46,18 @@ def record_section(name: str, markdown: str, path: Path = RESULTS_MD) -> None:
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(text)
         tmp.replace(path)
+
+
+def commit() -> str:
+    """HEAD, and whether the code measured (memory/, app/) differs from it."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], capture_output=True, text=True, check=True).stdout.strip()
+
+    try:
+        head = git("rev-parse", "--short", "HEAD")
+        return head + (
+            " + uncommitted changes" if git("status", "--porcelain", "--", "memory", "app") else ""
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
