@@ -103,11 +103,19 @@ class ChatSession:
         self.persona = persona
         self.learner = learner
         self.config = config
-        self._cancel = asyncio.Event()
+        self._cancel = False
+        # The task waiting for the backend's next delta, while it waits (see _stream), and whether
+        # cancel() has interrupted that wait.
+        self._waiting: asyncio.Task[Any] | None = None
+        self._interrupted = False
 
     def cancel(self) -> None:
         """Stop the reply in progress at its next delta (it is kept, marked interrupted)."""
-        self._cancel.set()
+        self._cancel = True
+        if self._waiting is not None and not self._interrupted:
+            # Waiting for the backend: interrupt the wait itself, so a slow model stops at once.
+            self._interrupted = True
+            self._waiting.cancel()
 
     async def respond(
         self, text: str, *, history: Sequence[PromptTurn] | None = None, extra_system: str | None = None
@@ -115,19 +123,23 @@ class ChatSession:
         """Store the message, recall, prompt, stream the reply, store it, then learn in the background."""
         # An API client may bring its own `history` (used instead of the stored conversation) and its
         # own system message (`extra_system`, added after the persona).
-        self._cancel.clear()
+        self._cancel = False
         started = time.perf_counter()
         said = await self.store.log_turn(
             self.user, self.conversation, "user", text
         )  # before anything can fail
         try:
             await self.learner.settle(self.user)
-            recalled = await self.store.recall(self.user, text, k=self.config.recall_k)
-            stored = (
-                await self.store.history(self.user, self.conversation, self.config.history_turns + 1)
-                if history is None
-                else []
-            )
+            if history is None:  # the stored conversation, read in the same trip to the store
+                recalled, stored = await self.store.recall_with_history(
+                    self.user,
+                    self.conversation,
+                    text,
+                    k=self.config.recall_k,
+                    history=self.config.history_turns + 1,
+                )
+            else:
+                recalled, stored = await self.store.recall(self.user, text, k=self.config.recall_k), []
         except Exception as exc:  # memory trouble must not lose the message or kill the socket
             log.error("recall failed for %s: %r", self.user, exc)
             self.learner.spawn(self.user, self._learn(said))
@@ -166,7 +178,7 @@ class ChatSession:
             await self._finish(said, parts, interrupted=True)
             raise
 
-        reply = await self._finish(said, parts, interrupted=failure is not None or self._cancel.is_set())
+        reply = await self._finish(said, parts, interrupted=failure is not None or self._cancel)
         if failure is not None:
             log.warning("backend %s failed: %s", self.backend.name, failure)
             yield Error(code=failure.code, message=str(failure), user_turn_id=said.id)
@@ -181,33 +193,41 @@ class ChatSession:
             text="".join(parts),
             turn_id=reply.id if reply else 0,
             user_turn_id=said.id,
-            interrupted=self._cancel.is_set(),
+            interrupted=self._cancel,
             timings=timings,
         )
 
     async def _stream(self, messages: list[Message]) -> AsyncIterator[str]:
         """The backend's deltas until it ends or the turn is cancelled (then generation stops too)."""
+        # The backend is awaited in the turn's own task: racing each delta against the cancel flag in two
+        # tasks of their own took a third of the event loop's CPU in a turn (bench/RESULTS.md, load
+        # profile). cancel() interrupts the wait instead, and only that cancellation is absorbed here.
         agen = self.backend.generate(messages, self.config.params)
+        task = asyncio.current_task()
         try:
-            while not self._cancel.is_set():
-                step = asyncio.ensure_future(agen.__anext__())
-                stop = asyncio.ensure_future(self._cancel.wait())
+            while not self._cancel:
+                self._waiting = task
                 try:
-                    await asyncio.wait({step, stop}, return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    stop.cancel()
-                    if not step.done():
-                        step.cancel()
-                        await asyncio.wait({step})
-                if step.cancelled():
-                    return
-                try:
-                    delta = step.result()
+                    delta = await agen.__anext__()
                 except StopAsyncIteration:
                     return
+                except asyncio.CancelledError:
+                    if self._absorb_interrupt(task):
+                        return  # the person cancelled: the reply so far is kept
+                    raise  # the client left or the server stops
+                finally:
+                    self._waiting = None
+                    self._absorb_interrupt(task)
                 yield delta
         finally:
             await agen.aclose()  # type: ignore[attr-defined]
+
+    def _absorb_interrupt(self, task: asyncio.Task[Any] | None) -> bool:
+        """Take back cancel()'s cancellation of the waiting task; True if nobody else cancelled it."""
+        if not self._interrupted or task is None:
+            return False
+        self._interrupted = False
+        return task.uncancel() == 0
 
     async def _finish(self, said: Turn, parts: list[str], *, interrupted: bool) -> Turn | None:
         """Log her reply (even a partial one), then learn from the exchange in the background."""

@@ -154,6 +154,17 @@ class MemoryStore:
             return []
         return await asyncio.to_thread(self._recall, user, query, k, shared)
 
+    async def recall_with_history(
+        self, user: str, conversation: str, query: str, *, k: int, history: int
+    ) -> tuple[list[Recalled], list[Turn]]:
+        """`recall`, then `history`: what a turn reads before it prompts, in one trip to a thread."""
+
+        def run() -> tuple[list[Recalled], list[Turn]]:
+            found = self._recall(user, query, k, True) if k > 0 and query.strip() else []
+            return found, self._read(turns.recent, user, conversation, history)
+
+        return await asyncio.to_thread(run)
+
     def _recall(self, user: str, query: str, k: int, shared: bool) -> list[Recalled]:
         vector = self.embedder.embed([query])[0]
         scopes = [user, SHARED] if shared else [user]
@@ -182,13 +193,9 @@ class MemoryStore:
 
     async def count(self, user: str | None = None) -> dict[str, int]:
         """How many memories of each kind (for one user, or all)."""
-        sql = "SELECT kind, COUNT(*) AS n FROM memories"
-        rows = await asyncio.to_thread(
-            self._q,
-            sql + (" WHERE user = ? GROUP BY kind" if user else " GROUP BY kind"),
-            (user,) if user else (),
-        )
-        return {r["kind"]: r["n"] for r in rows}
+        where, params = (" WHERE user = ?", (user,)) if user else ("", ())
+        sql = f"SELECT kind, COUNT(*) AS n FROM memories{where} GROUP BY kind"
+        return {r["kind"]: r["n"] for r in await asyncio.to_thread(self._q, sql, params)}
 
     # -- forgetting ---------------------------------------------------------------------------
 
