@@ -113,8 +113,15 @@ async def serve(settings: Settings) -> int:
         await store.aclose()
         return 2
     app = create_app(settings, backend=backend, memory=store)
+    # No per-message compression: frames are a few words each, and deflating every delta cost a quarter
+    # of the event loop's time per turn (bench/RESULTS.md, load profile) to save bytes nobody waits for.
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, ws_max_size=1 << 20, log_level="info"
+        app,
+        host=settings.host,
+        port=settings.port,
+        ws_max_size=1 << 20,
+        ws_per_message_deflate=False,
+        log_level="info",
     )
     server = _Server(config)
 

@@ -25,7 +25,7 @@ class ScriptedBackend:
     def __init__(self, replies: Iterable[str] = (), *, delay: float = 0.0) -> None:
         self._replies: deque[str] = deque(replies)
         self.delay = delay
-        self.prompts: list[list[Message]] = []
+        self.prompts: list[list[Message]] = []  # as many as its script has replies
 
     @classmethod
     def from_file(cls, path: Path) -> ScriptedBackend:
@@ -82,7 +82,8 @@ class EchoBackend:
 
     def __init__(self, *, delay: float = 0.0) -> None:
         self.delay = delay
-        self.prompts: list[list[Message]] = []
+        # The latest prompts, for tests to inspect; bounded, since a server may run on it for days.
+        self.prompts: deque[list[Message]] = deque(maxlen=64)
 
     async def generate(self, messages: Sequence[Message], params: GenParams) -> AsyncIterator[str]:
         """Stream the digest word by word."""
