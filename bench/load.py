@@ -12,7 +12,8 @@ processes. Everything is bounded in count and time and stops by itself.
 - memory: VmRSS of the server process idle, after the load, with 1,000 connections; then the same with
   `--backend llamacpp` (the embedder and SmolLM2 both loaded).
 
-Run: .venv/bin/python -m bench.load [--clients 100] [--turns 20] [--period 0.5] [--idle 1000]
+Run: .venv/bin/python -m bench.load [--clients 100] [--turns 10] [--period 0.5] [--idle 1000]
+[--profile FILE: py-spy the server, GIL holder only, during the saturation phase]
 Prints tables and writes bench/results/load.json.
 """
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import resource
@@ -29,6 +31,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -50,6 +54,18 @@ TEXTS = [
 ]
 
 
+@functools.cache
+def said_lines() -> list[str]:
+    """Distinct real chat lines (LoCoMo's turns, ../shared/bench); the short TEXTS, numbered, without it."""
+    from bench import locomo_data
+
+    try:
+        lines = [t.text for c in locomo_data.load() for t in c.turns]
+    except locomo_data.DataError:
+        return [f"{text} ({n})" for n in range(2000) for text in TEXTS]
+    return list(dict.fromkeys(" ".join(line.split()) for line in lines))
+
+
 def free_port() -> int:
     """A port nothing listens on right now."""
     import socket
@@ -68,16 +84,22 @@ def raise_open_files(want: int) -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
+def cpu_seconds(stat: Path) -> float:
+    """User + system CPU seconds from a /proc .../stat file."""
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def proc_status(pid: int) -> dict[str, float]:
-    """RSS and peak RSS (MiB) and CPU seconds (user + system) of a process, from /proc."""
+    """RSS and peak RSS (MiB), CPU seconds (user + system) of a process and of its main thread (the one
+    running the event loop: it holds the GIL for every frame, the rest runs in worker threads)."""
     status = Path(f"/proc/{pid}/status").read_text().splitlines()
     kb = {line.split(":")[0]: int(line.split()[1]) for line in status if line.startswith(("VmRSS", "VmHWM"))}
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
     return {
         "rss_mib": round(kb["VmRSS"] / 1024, 1),
         "peak_rss_mib": round(kb["VmHWM"] / 1024, 1),
-        "cpu_s": (int(fields[11]) + int(fields[12])) / ticks,
+        "cpu_s": cpu_seconds(Path(f"/proc/{pid}/stat")),
+        "loop_cpu_s": cpu_seconds(Path(f"/proc/{pid}/task/{pid}/stat")),
     }
 
 
@@ -167,9 +189,12 @@ async def chatter(
         for k in range(turns):
             if period:
                 await asyncio.sleep(max(0.0, begin + k * period - time.time()))
-            # Unique words each turn: the embedder keeps recent texts, and people rarely repeat themselves.
-            text = TEXTS[(index + k) % len(TEXTS)]
-            ms, error = await turn(ws, f"{text} (note {index}-{k})" if unique else text)
+            # Unique texts: the embedder keeps recent texts, and people rarely repeat themselves. Real chat
+            # lines (LoCoMo's), not a numbered suffix: a word in every message makes every lexical search
+            # match the whole store, which real conversation does not (worker CPU 24.6 -> 17.9 ms a turn).
+            said = said_lines()
+            text = said[(index * turns + k) % len(said)] if unique else TEXTS[(index + k) % len(TEXTS)]
+            ms, error = await turn(ws, text)
             (out.errors.append(error) if error else out.latencies_ms.append(ms))
 
 
@@ -228,6 +253,7 @@ async def chat_phase(
         return round(lat[min(len(lat) - 1, int(q * len(lat)))], 1)
 
     server_cpu = after["cpu_s"] - before["cpu_s"]
+    loop_cpu = after["loop_cpu_s"] - before["loop_cpu_s"]
     return {
         "clients": clients,
         "client_procs": procs,
@@ -243,8 +269,11 @@ async def chat_phase(
         "mean_ms": round(statistics.fmean(lat), 1),
         "server_cpu_s": round(server_cpu, 1),
         "server_cpu_ms_per_turn": round(server_cpu / max(done, 1) * 1000, 2),
+        "server_loop_cpu_ms_per_turn": round(loop_cpu / max(done, 1) * 1000, 2),
         "server_cores_busy": round(server_cpu / elapsed, 2),
         "client_cpu_s": round(client_cpu, 1),
+        "client_cpu_ms_per_turn": round(client_cpu / max(done, 1) * 1000, 2),
+        "load_average_1min": round(os.getloadavg()[0], 2),
         "wall_s": round(elapsed, 1),
         "server_rss_mib_after": after["rss_mib"],
     }
@@ -260,7 +289,7 @@ async def idle_phase(server: Server, count: int) -> dict[str, Any]:
             opened = await asyncio.gather(
                 *(
                     connect(server.ws_url, ping_interval=None, open_timeout=60)
-                    for _ in range(batch, batch + 100)
+                    for _ in range(batch, min(batch + 100, count))
                 )
             )
             sockets.extend(opened)
@@ -286,6 +315,24 @@ async def idle_phase(server: Server, count: int) -> dict[str, Any]:
     }
 
 
+@contextmanager
+def py_spy(pid: int, out: str | None) -> Iterator[None]:
+    """With `out`, sample the server with py-spy meanwhile: the thread holding the GIL, 250 times a second,
+    as collapsed stacks (one "thread;frame;frame count" line each), without pausing the server."""
+    if out is None:
+        yield
+        return
+    spy = Path(sys.executable).with_name("py-spy")
+    command = [str(spy), "record", "--pid", str(pid), "--rate", "250", "--gil", "--threads", "--nonblocking"]
+    proc = subprocess.Popen([*command, "--format", "raw", "-o", out], stdout=subprocess.DEVNULL)
+    time.sleep(1.0)  # attached before the clients start
+    try:
+        yield
+    finally:
+        proc.send_signal(signal.SIGINT)  # py-spy writes the file when interrupted
+        proc.wait(timeout=60)
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     """Echo server: paced, saturation, idle. Then llamacpp server: RSS idle and with the idle sockets."""
     results: dict[str, Any] = {"open_files_limit": raise_open_files(args.idle * 2 + 1024)}
@@ -296,7 +343,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         results["echo_rss_mib_idle"] = server.status()["rss_mib"]
         warm = await chat_phase(server, min(10, args.clients), 3, 0.0, 1)  # imports, caches, first turns
         results["warmup_turns"] = warm["turns"]
-        results["saturation"] = await chat_phase(server, args.clients, args.turns, 0.0, args.client_procs)
+        with py_spy(server.proc.pid, args.profile):
+            results["saturation"] = await chat_phase(server, args.clients, args.turns, 0.0, args.client_procs)
         results["paced"] = await chat_phase(server, args.clients, args.turns, args.period, args.client_procs)
         # The same words again and again: every embedding comes from the embedder's cache of recent texts,
         # which shows what a turn costs without embedding the query.
@@ -327,14 +375,15 @@ def print_tables(r: dict[str, Any]) -> None:
     """The human-readable part."""
     print(
         f"\n{'phase':26} {'turns':>6} {'err':>4} {'offered/s':>9} {'turns/s':>8} {'p50 ms':>7} {'p95 ms':>7}"
-        f" {'p99 ms':>7} {'srv CPU ms/turn':>16} {'srv cores':>9}"
+        f" {'p99 ms':>7} {'srv CPU ms/turn':>16} {'loop':>6} {'srv cores':>9} {'client ms/turn':>14}"
     )
     for name in ("saturation", "paced", "saturation_repeated_texts"):
         p = r[name]
         print(
             f"{name:26} {p['turns']:>6} {p['errors']:>4} {p['offered_turns_per_s'] or '-':>9}"
             f" {p['turns_per_s']:>8} {p['p50_ms']:>7} {p['p95_ms']:>7} {p['p99_ms']:>7}"
-            f" {p['server_cpu_ms_per_turn']:>16} {p['server_cores_busy']:>9}"
+            f" {p['server_cpu_ms_per_turn']:>16} {p['server_loop_cpu_ms_per_turn']:>6}"
+            f" {p['server_cores_busy']:>9} {p['client_cpu_ms_per_turn']:>14}"
         )
     for name in ("idle_echo", "idle_llamacpp"):
         if name in r:
@@ -353,26 +402,36 @@ def print_tables(r: dict[str, Any]) -> None:
 
 def markdown(r: dict[str, Any]) -> str:
     """The RESULTS.md section: command, machine, date, the tables."""
+    command = f".venv/bin/python -m bench.load {r['args']}".strip()
     lines = [
         "## Load: 100 websocket clients, echo backend (bench/load.py)",
         "",
-        f"`.venv/bin/python -m bench.load {r['args']}` — {r['machine']}; {r['date']};"
+        f"`{command}` (100 clients, 10 turns each, paced at 0.5 s, 2 client processes, 1000 idle"
+        f" connections unless the options say otherwise) — {r['machine']}; {r['date']};"
         f" runtime {r['runtime_s']} s;"
         f" open-files limit {r['open_files_limit']}. Server: `samantha serve --backend echo"
         " --rate-limit 0 --seeds-dir ''` on 127.0.0.1; clients in"
         f" {r['saturation']['client_procs']} processes beside it, on the same 2 cores.",
         "",
         "| phase | turns | errors | offered/s | turns/s | p50 ms | p95 ms | p99 ms | server CPU ms/turn"
-        " | server cores busy | client CPU s |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        " | of which event loop | server cores busy | client CPU ms/turn | load avg |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name in ("saturation", "paced", "saturation_repeated_texts"):
         p = r[name]
         lines.append(
             f"| {name} | {p['turns']} | {p['errors']} | {p['offered_turns_per_s'] or 'closed loop'}"
             f" | {p['turns_per_s']} | {p['p50_ms']} | {p['p95_ms']} | {p['p99_ms']}"
-            f" | {p['server_cpu_ms_per_turn']} | {p['server_cores_busy']} | {p['client_cpu_s']} |"
+            f" | {p['server_cpu_ms_per_turn']} | {p['server_loop_cpu_ms_per_turn']}"
+            f" | {p['server_cores_busy']} | {p['client_cpu_ms_per_turn']} | {p['load_average_1min']} |"
         )
+    lines += [
+        "",
+        "Event loop: CPU of the server's main thread (frames, websocket, session; it holds the GIL for all"
+        " of it); the rest is worker threads (embedding, recall, SQLite). Client CPU: the client processes"
+        " (their start-up included), on the same cores. Load avg: the machine's 1-minute load average at the"
+        " end of the phase (other work on the 2 cores included).",
+    ]
     lines += ["", "| idle connections | held | open after a turn | RSS before MiB | RSS held MiB | KiB each"]
     lines[-1] += " | a turn meanwhile ms |"
     lines.append("|---|---:|---:|---:|---:|---:|---:|")
@@ -410,6 +469,9 @@ def main() -> int:
     parser.add_argument("--server-env", action="append", default=[], help="K=V for the server (experiments)")
     parser.add_argument("--out", default="load", help="name of the JSON file in bench/results")
     parser.add_argument("--no-record", action="store_true", help="do not touch bench/RESULTS.md")
+    parser.add_argument(
+        "--profile", default=None, help="py-spy the server during the saturation phase into this file"
+    )
     parser.add_argument("--client-worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client_worker:
