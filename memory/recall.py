@@ -82,6 +82,17 @@ def _lexical(conn: sqlite3.Connection, scopes: list[str], query: str, limit: int
     return {int(r["id"]): -float(r["b"]) for r in rows}
 
 
+def pool_size(k: int) -> int:
+    """How many candidates each side proposes for the best k."""
+    return max(POOL, 10 * k)
+
+
+def lexical_candidates(conn: sqlite3.Connection, scopes: list[str], query: str, k: int) -> dict[int, float]:
+    """The lexical side's candidates for the best k: id -> BM25 (it needs no vector, so it can run while
+    the question is embedded)."""
+    return _lexical(conn, scopes, query, pool_size(k))
+
+
 def _rows(conn: sqlite3.Connection, ids: set[int], scopes: list[str]) -> dict[int, sqlite3.Row]:
     """The current memories among `ids` in these scopes."""
     if not ids:
@@ -129,15 +140,18 @@ def run(
     query: str,
     k: int,
     now: datetime | None = None,
+    lexical: dict[int, float] | None = None,
 ) -> list[Recalled]:
-    """Score the candidates of every scope in `indexes` and return the best k (blocking)."""
+    """Score the candidates of every scope in `indexes` and return the best k (blocking); `lexical`, if
+    given, is `lexical_candidates` for the same question (looked up while the question was embedded)."""
     now = now or datetime.now().astimezone()
-    pool = max(POOL, 10 * k)
+    pool = pool_size(k)
     candidates: set[int] = set()
     for index in indexes.values():
         candidates.update(i for i, _ in index.search(vector, pool))
     scopes = list(indexes)
-    lexical = _lexical(conn, scopes, query, pool)
+    if lexical is None:
+        lexical = _lexical(conn, scopes, query, pool)
     candidates.update(lexical)
     rows = _rows(conn, candidates, scopes)
     dense = _dense(rows, vector)
