@@ -56,7 +56,7 @@ RESULT = RESULTS_DIR / "turn_overhead.json"
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 USER = "bench"
 BATCH = 20_000  # memories per add_batch call when building a store
-POOL = 24  # dense candidates recall.run asks each index for at k=5 (max(4k, 24))
+POOL = memory.recall.POOL  # dense candidates recall.run asks each index for at k=5
 
 
 # -- where the time goes ------------------------------------------------------------------------
@@ -311,7 +311,8 @@ def table(results: list[dict[str, Any]]) -> str:
     lines.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         lines.append(
-            f"| {label(r['memories'])} | {r['index']} | {r[f'recall_at_{POOL}']} | {r['recall_at_5']} |"
+            f"| {label(r['memories'])} | {r['index']} | {r.get(f'recall_at_{POOL}', '-')}"
+            f" | {r['recall_at_5']} |"
             f" {r['search_ms_p50']} | {r['exact_search_ms_p50']} | {r['build_s']} |"
             f" {r.get('index_load_s', '')} | {r.get('index_rebuild_s', '')} |"
         )
