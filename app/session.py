@@ -249,7 +249,7 @@ class ChatSession:
             else:
                 facts = extract_facts(said.text)
             day = said.created_at[:10]
-            # Stored with date and speaker (what the model reads); embedded as who said what.
+            # Stored with date and speaker (what the model reads); embedded as said (what questions match).
             items = [turn_memory(said)] + [
                 NewMemory(
                     f"[{day}] {f.text}",
