@@ -15,12 +15,21 @@ from app.backends.scripted import EchoBackend
 from app.config import Settings
 from app.server import RunningServer
 from memory.embedder import Embedder, load_embedder
+from memory.store import MemoryStore
 
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
     """The bundled all-MiniLM-L6-v2, loaded once for the whole run."""
     return load_embedder()
+
+
+@pytest.fixture
+async def store(tmp_path: Path, embedder: Embedder) -> AsyncIterator[MemoryStore]:
+    """A real memory store in a fresh data dir, closed after the test."""
+    s = await MemoryStore.open(tmp_path / "data", embedder)
+    yield s
+    await s.aclose()
 
 
 @pytest.fixture

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
-
 from memory import db
-from memory.embedder import Embedder
 from memory.models import Turn
 from memory.store import MemoryStore
 from memory.turns import turn_memory
@@ -22,13 +18,6 @@ OTHER = [
     "I work as a nurse at the children's hospital.",
     "I'm learning to play the cello, slowly.",
 ]
-
-
-@pytest.fixture
-async def store(tmp_path: Path, embedder: Embedder) -> AsyncIterator[MemoryStore]:
-    s = await MemoryStore.open(tmp_path / "data", embedder)
-    yield s
-    await s.aclose()
 
 
 async def say(store: MemoryStore, text: str, when: str, user: str = "me") -> int:

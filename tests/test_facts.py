@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from app.backends.scripted import ScriptedBackend
-from memory.embedder import Embedder
 from memory.extract import extract_facts, extract_with_model, importance
 from memory.scoring import retention
 from memory.store import MemoryStore
@@ -73,13 +70,6 @@ def test_what_keeps_coming_up_fades_more_slowly() -> None:
     assert retention(month_ago, None, 3, now) > 0.8  # recalled three times: stronger
     week_ago = (now - timedelta(days=7)).isoformat()
     assert retention(month_ago, week_ago, 0, now) == retention(month_ago, None, 0, now)  # not made new
-
-
-@pytest.fixture
-async def store(tmp_path: Path, embedder: Embedder) -> AsyncIterator[MemoryStore]:
-    s = await MemoryStore.open(tmp_path / "data", embedder)
-    yield s
-    await s.aclose()
 
 
 async def tell(store: MemoryStore, conversation: str, said: str) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -20,13 +19,6 @@ FACTS = [
     "[2026-11-20] user: I'm learning to play the cello, slowly.",
     "[2026-11-20] user: My brother Tom is getting married in June.",
 ]
-
-
-@pytest.fixture
-async def store(tmp_path: Path, embedder: Embedder) -> AsyncIterator[MemoryStore]:
-    s = await MemoryStore.open(tmp_path / "data", embedder)
-    yield s
-    await s.aclose()
 
 
 async def remember_all(store: MemoryStore, user: str = "me") -> list[int]:
