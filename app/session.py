@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import defaultdict
-from collections.abc import AsyncGenerator, AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncGenerator, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ from memory.models import Turn
 from memory.store import MemoryStore
 from memory.turns import turn_memory
 from memory.write import NewMemory
+from persona.guard import ReplyGuard
 from persona.persona import Persona
 from persona.prompt import PromptMemory, PromptTurn, build_messages
 
@@ -33,6 +35,7 @@ class TurnConfig:
     context_tokens: int = 2048
     params: GenParams = field(default_factory=GenParams)
     model_facts: bool = False  # ask the model for facts as JSON (capable remote models only)
+    max_words: int = 80  # a reply ends at the first sentence end past this many words
 
 
 class Learner:
@@ -154,7 +157,7 @@ class ChatSession:
             history = [PromptTurn(t.role, t.text) for t in stored if t.id != said.id]
         messages = build_messages(
             self.persona,
-            [PromptMemory(r.memory.text) for r in recalled],
+            [PromptMemory(r.memory.text, r.memory.kind) for r in recalled],
             history,
             text,
             budget=self.config.context_tokens - self.config.params.max_tokens,
@@ -165,12 +168,20 @@ class ChatSession:
         parts: list[str] = []
         first_token_ms: float | None = None
         failure: BackendError | None = None
+        guard = self._guard(messages) if self.backend.speaks else None
+        generated = 0
         try:
-            async for delta in self._stream(messages):
-                if first_token_ms is None:
-                    first_token_ms = (time.perf_counter() - started) * 1000
-                parts.append(delta)
-                yield Delta(text=delta)
+            async with contextlib.aclosing(self._stream(messages)) as stream:
+                async for delta in stream:
+                    generated += 1
+                    shown = guard.feed(delta) if guard else delta
+                    if shown:
+                        if first_token_ms is None:
+                            first_token_ms = (time.perf_counter() - started) * 1000
+                        parts.append(shown)
+                        yield Delta(text=shown)
+                    if guard and guard.stopped:
+                        break  # closing the stream stops generation
         except BackendError as exc:
             failure = exc
         except (asyncio.CancelledError, GeneratorExit):
@@ -178,6 +189,11 @@ class ChatSession:
             await self._finish(said, parts, interrupted=True)
             raise
 
+        if guard and not self._cancel:  # the last clause, held back until the stream ended
+            cut_off = failure is None and generated >= self.config.params.max_tokens
+            if tail := guard.finish(cut_off=cut_off):
+                parts.append(tail)
+                yield Delta(text=tail)
         reply = await self._finish(said, parts, interrupted=failure is not None or self._cancel)
         if failure is not None:
             log.warning("backend %s failed: %s", self.backend.name, failure)
@@ -197,7 +213,16 @@ class ChatSession:
             timings=timings,
         )
 
-    async def _stream(self, messages: list[Message]) -> AsyncIterator[str]:
+    def _guard(self, messages: list[Message]) -> ReplyGuard:
+        """The rules for this reply; what she may state about the person is what reached the prompt."""
+        # Her notes, the client's own system text and what the person said; not the persona's examples
+        # (they are not about this person), nor her own earlier replies.
+        persona = self.persona.system_text()
+        told = [m["content"] for m in messages[1:] if m["role"] != "assistant"]
+        evidence = "\n".join([messages[0]["content"].replace(persona, "", 1), *told])
+        return ReplyGuard(evidence=evidence, max_words=self.config.max_words)
+
+    async def _stream(self, messages: list[Message]) -> AsyncGenerator[str, None]:
         """The backend's deltas until it ends or the turn is cancelled (then generation stops too)."""
         # The backend is awaited in the turn's own task: racing each delta against the cancel flag in two
         # tasks of their own took a third of the event loop's CPU in a turn (bench/RESULTS.md, load

@@ -12,6 +12,15 @@ class PersonaError(ValueError):
     """A persona file is missing, unreadable or invalid; the message names the file and field."""
 
 
+class Example(BaseModel):
+    """A worked exchange that shows how she talks (small models follow examples better than rules)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    user: str = Field(min_length=1)
+    reply: str = Field(min_length=1)
+
+
 class Persona(BaseModel):
     """Who she is: the stable part of every prompt."""
 
@@ -22,6 +31,7 @@ class Persona(BaseModel):
     system: str = Field(min_length=1)
     voice: str = ""
     boundaries: list[str] = Field(default_factory=list)
+    examples: list[Example] = Field(default_factory=list)
     greeting: str = Field(min_length=1)
 
     def system_text(self) -> str:
@@ -29,7 +39,12 @@ class Persona(BaseModel):
         parts = [self.system.strip()]
         if self.voice.strip():
             parts.append(self.voice.strip())
-        return "\n".join(parts)
+        if self.boundaries:
+            parts.append("Always:\n" + "\n".join(f"- {rule}" for rule in self.boundaries))
+        if self.examples:
+            shown = "\n".join(f"Them: {e.user}\nYou: {e.reply}" for e in self.examples)
+            parts.append(f"Examples of how you answer (not real conversations):\n{shown}")
+        return "\n\n".join(parts)
 
 
 def load_persona(path: Path) -> Persona:
