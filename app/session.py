@@ -192,6 +192,8 @@ class ChatSession:
         if guard and not self._cancel:  # the last clause, held back until the stream ended
             cut_off = failure is None and generated >= self.config.params.max_tokens
             if tail := guard.finish(cut_off=cut_off):
+                if first_token_ms is None:
+                    first_token_ms = (time.perf_counter() - started) * 1000
                 parts.append(tail)
                 yield Delta(text=tail)
         reply = await self._finish(said, parts, interrupted=failure is not None or self._cancel)

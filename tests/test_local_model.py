@@ -9,6 +9,7 @@ import pytest
 
 from app.backends import create_backend
 from app.config import Settings
+from bench.companion_rules import NOT_KNOWING
 
 
 @pytest.mark.model
@@ -50,7 +51,6 @@ async def test_a_conversation_on_the_default_model(make_server: Any) -> None:
         )
 
         frames = await chat.turn("What's my favourite colour?")  # never told
-        assert re.search(r"(don't|do not|didn't|haven't|not sure|can't) \w*\s*(remember|know|told|mention)",
-                         frames[-1]["text"], re.I), frames[-1]  # fmt: skip
+        assert NOT_KNOWING.search(frames[-1]["text"]), frames[-1]
     finally:
         await backend.aclose()
