@@ -49,10 +49,12 @@ def run_models_command(args: argparse.Namespace) -> int:
     for spec in CATALOGUE.values():
         status = model_status(spec)
         default = " (default)" if spec.name == DEFAULT_MODEL else ""
+        size = status.path.stat().st_size if status.path else spec.size
         print(f"{spec.name}{default}: {spec.title}")
-        print(f"    {status.state}; {_size(spec.size)}; licence {spec.licence}")
-        print(
-            f"    {status.path or ('pull it: samantha models pull ' + spec.name if not spec.bundled else '')}"
-        )
+        print(f"    {status.state}; {_size(size)}; licence {spec.licence}")
+        if status.path:
+            print(f"    {status.path}")
+        elif not spec.bundled:
+            print(f"    pull it: samantha models pull {spec.name}")
     print("Any other GGUF file: samantha serve --model PATH.gguf")
     return 0
