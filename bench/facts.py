@@ -97,8 +97,8 @@ def markdown(results: dict[str, Any], meta: dict[str, Any]) -> str:
     lines = [
         "## Facts about the person: rules or the local model",
         "",
-        f"`{meta['command']}` — {meta['nproc']} cores, load {meta['load']} at the end, {meta['date']}, commit "
-        f"{meta['commit']}; {len(LABELLED)} labelled messages, model {meta['model']}.",
+        f"`{meta['command']}` — {meta['nproc']} cores, load {meta['load']} at the end, {meta['date']}, "
+        f"commit {meta['commit']}; {len(LABELLED)} labelled messages, model {meta['model']}.",
         "",
         "| extractor | expected facts found | facts invented from small talk | time per message p50 |",
         "|---|---|---|---|",
