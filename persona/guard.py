@@ -40,20 +40,28 @@ _HUMAN = re.compile(
     r"boyfriend|childhood)\b",
     re.I,
 )
-# "Your mother's name is Marianne", "your favourite band is Imagine Dragons", "you work at Acme": the value
-# after it must be in what she was told.
-_ABOUT = (
-    r"name|birthday|age|job|work|hometown|city|town|country|(?:favou?rite|fav)\s+\w+|"
+# "Your mother's name is Marianne", "your favourite band is Imagine Dragons", "you work at Acme": a fact
+# about the person whose value must be in what she was told. Opinions ("your dog is adorable") are not
+# facts: a relation or a place is checked only when a name follows.
+_PEOPLE = (
     r"mother|mom|mum|father|dad|sister|brother|wife|husband|partner|boyfriend|girlfriend|son|daughter|"
-    r"friend|best friend|boss|dog|cat|pet|cousin|aunt|uncle|grandmother|grandfather|allergy|allergies"
+    r"friend|best friend|boss|dog|cat|pet|cousin|aunt|uncle|grandmother|grandfather|grandma|grandpa"
 )
-_CLAIM = re.compile(
-    rf"\byour\s+(?:(?:{_ABOUT})(?:'s|’s)?\s+)+(?:name\s+)?(?:is|are|was|were)\s+(?:called\s+|named\s+)?(?P<v>.+)"
-    rf"|\byour\s+(?:{_ABOUT})\s+(?:called|named)\s+(?P<n>.+)"
-    r"|\byou\s+(?:work|worked|live|lived|grew up|were born|study|studied|moved|relocated)\s+"
-    r"(?:as|at|in|for|from|to)\s+(?P<w>.+)",
-    re.I,
-)
+_NAME = r"(?-i:(?P<c>[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)*))"
+_CLAIMS = [
+    re.compile(p, re.I)
+    for p in (
+        r"\byour\s+(?:[\w'’]+\s+){0,2}?name\s+(?:is|was)\s+(?P<v>.+)",
+        rf"\byour\s+(?:{_PEOPLE})\s+(?:is\s+|was\s+)?(?:called|named)\s+(?P<v>.+)",
+        r"\byour\s+(?:favou?rite|fav)\s+\w+(?:\s+\w+)?\s+(?:is|are|was|were)\s+(?P<v>.+)",
+        r"\byour\s+(?:job|hometown|home town|birthday|age|allergy)\s+(?:is|was)\s+(?P<v>.+)",
+        r"\byou(?:'re| are)\s+allergic\s+to\s+(?P<v>.+)",
+        r"\byou\s+(?:work|worked)\s+as\s+(?:an?\s+)?(?P<v>.+)",
+        rf"\byour\s+(?:{_PEOPLE})(?:'s|’s)?\s+(?:is|was)\s+{_NAME}",
+        r"\byou\s+(?:work|worked|live|lived|grew up|were born|study|studied|moved|relocated)\s+"
+        rf"(?:at|in|for|from|to)\s+{_NAME}",
+    )
+]
 _VAGUE = frozenset(
     "a an the very so really quite such one someone something special great amazing lovely wonderful "
     "important nice sweet good beautiful lucky to have you me and of in that this it".split()
@@ -67,10 +75,10 @@ def words(text: str) -> list[str]:
 
 def _claimed_value(clause: str) -> list[str] | None:
     """The words of a personal fact the clause states about the person, or None if it states none."""
-    match = _CLAIM.search(clause)
+    match = next((m for m in (c.search(clause) for c in _CLAIMS) if m), None)
     if not match:
         return None
-    value = match["v"] or match["n"] or match["w"] or ""
+    value = match.groupdict().get("v") or match.groupdict().get("c") or ""
     value = re.split(r"[,.!?;:]| and | but | who | which | because ", value, maxsplit=1)[0]
     content = [w for w in words(value)[:4] if w not in _VAGUE]
     return content or None

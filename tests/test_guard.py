@@ -93,3 +93,14 @@ async def test_a_person_never_sees_a_human_claim_over_the_socket(make_server: An
     assert "real person" not in shown and "Paris" not in shown and HUMAN_REPLY in shown
     history = await chat.hello(None)  # what was stored is what she said, not the model's draft
     assert history["type"] == "ready"
+
+
+def test_opinions_about_the_persons_life_are_not_checked_as_facts() -> None:
+    for reply in (
+        "Your dog sounds adorable!",
+        "Your sister is lucky to have you.",
+        "You live in a lovely city.",
+    ):
+        assert stream(ReplyGuard(evidence="my dog Rex"), reply)[0] == reply
+    shown, _ = stream(ReplyGuard(evidence="hi"), "You moved to New York City last year, right?")
+    assert "New York" not in shown and UNKNOWN_REPLY in shown
