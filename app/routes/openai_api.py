@@ -228,27 +228,22 @@ async def events(
         await turn.close()
 
 
-def fit_budget(
-    count: Callable[[str], int],
-    services: Services,
-    config: TurnConfig,
-    system: str,
-    text: str,
-    body: ChatRequest,
-) -> int:
+def fit_budget(count: Callable[[str], int], services: Services, config: TurnConfig, body: ChatRequest) -> int:
     """The request's prompt tokens; a 400 naming the setting when her persona, the client's system text
     and the message cannot fit in the prompt budget together (llama.cpp would fail with a 502)."""
     persona = count(services.persona.system_text())
-    needed = persona + (count(system) if system else 0) + count(text) + PROMPT_ALLOWANCE
+    sizes = [count(m.text()) if m.text() else 0 for m in body.messages]  # each message counted once
+    own = sum(n for n, m in zip(sizes, body.messages, strict=True) if m.role in ("system", "developer"))
+    needed = persona + own + sizes[-1] + PROMPT_ALLOWANCE
     budget = config.context_tokens - config.params.max_tokens
     if needed > budget:
         raise bad_request(
-            f"the system and last messages take {needed - persona - PROMPT_ALLOWANCE} tokens, and with her "
-            f"persona ({persona}) the prompt needs {needed} of the {budget} left for it: shorten them, or "
-            f"raise --context-tokens (SAMANTHA_CONTEXT_TOKENS, now {config.context_tokens}; the model's "
-            "own context must allow it)"
+            f"the system and last messages take {own + sizes[-1]} tokens, and with her persona ({persona}) "
+            f"the prompt needs {needed} of the {budget} left for it: shorten them, or raise "
+            f"--context-tokens (SAMANTHA_CONTEXT_TOKENS, now {config.context_tokens}; the model's own "
+            "context must allow it)"
         )
-    return persona + sum(count(m.text()) for m in body.messages if m.text())
+    return persona + sum(sizes)
 
 
 @router.get("/models", responses={401: {"model": ErrorBody}})
@@ -290,7 +285,7 @@ async def chat_completions(
     session.config = replace(session.config, params=gen_params(session.config.params, body))
     count: Callable[[str], int] = getattr(services.backend, "count_tokens", approx_tokens)
     # Counted in a thread: a model's tokenizer over a long request held the event loop for seconds.
-    prompt_tokens = await asyncio.to_thread(fit_budget, count, services, session.config, system, text, body)
+    prompt_tokens = await asyncio.to_thread(fit_budget, count, services, session.config, body)
     reply = Reply(count, session.config.params.max_tokens, prompt_tokens)
     headers = {"X-Samantha-Conversation": session.conversation}
 
