@@ -102,6 +102,20 @@ async def test_a_plain_folder_can_be_encrypted(
     await store.aclose()
     assert files_holding(data, "Wolverhampton")
     monkeypatch.setenv("SAMANTHA_PASSPHRASE", PASSPHRASE)
+    serve = (
+        "serve",
+        "--backend",
+        "echo",
+        "--data-dir",
+        str(data),
+        "--seeds-dir",
+        "",
+        "--port",
+        str(free_port()),
+    )
+    refused = run_cli(*serve)  # a passphrase does not silently open (or replace) a plain folder
+    assert refused.returncode == 2 and "samantha memory encrypt" in refused.stderr
+    assert "Traceback" not in refused.stderr
     done = run_cli("memory", "--data-dir", str(data), "encrypt")
     assert done.returncode == 0, done.stderr
     assert files_holding(data, "Wolverhampton") == []
