@@ -33,6 +33,9 @@ async def test_a_page_on_another_site_can_neither_chat_nor_read_memories(make_se
     with pytest.raises(InvalidStatus) as refused:
         await connect(server.running.ws_url, origin=EVIL)  # type: ignore[arg-type]
     assert refused.value.response.status_code == 403
+    for origin in ("null", f"http://127.0.0.1:{server.running.port + 1}"):  # a sandboxed page; another port
+        async with httpx.AsyncClient(base_url=server.url, headers={"Origin": origin}) as page:
+            assert (await page.get("/api/memories")).status_code == 403
     async with httpx.AsyncClient(base_url=server.url, headers={"Origin": EVIL}) as page:
         for response in (
             await page.get("/api/export"),

@@ -68,3 +68,16 @@ async def test_a_forgotten_word_said_elsewhere_keeps_those_replies(store: Memory
     assert await store.forget("me", amy.id) == 1
     left = [t.text for t in await store.history("me", "c1", 10)]
     assert left == ["I visited Lisbon last spring.", "What did you like most about Lisbon?"]
+
+
+async def test_deleting_a_user_leaves_no_word_of_theirs_in_any_file(store: MemoryStore) -> None:
+    said = await store.log_turn("ana", "c1", "user", f"My locker code is {SECRET}.")
+    await store.log_turn("ana", "c1", "assistant", f"Noted: {SECRET}.")
+    await store.remember(
+        "ana", f"[2026-11-21] user: My locker code is {SECRET}.", kind="turn", source=[said.id]
+    )
+    await store.remember("bob", "[2026-11-21] user: I like trains.", kind="turn")
+    assert files_holding(store.data_dir, SECRET)
+    await store.delete_user("ana")
+    assert files_holding(store.data_dir, SECRET) == []
+    assert await store.count("bob") == {"turn": 1}  # nobody else's memories go
