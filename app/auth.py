@@ -12,8 +12,10 @@ class AuthError(Exception):
 async def resolve_user(services: Services, token: str | None) -> str:
     """The user a connection acts for; AuthError when a token is needed and missing, unknown or revoked."""
     store = services.store
-    if is_loopback(services.settings.host) and await store.active_users() == 0:
-        return services.settings.user  # one person on their own machine: no accounts, no tokens
+    # One person on their own machine who never made an account: no tokens. Once any account existed,
+    # a token is always needed, even after every account was revoked (never "how many are active").
+    if is_loopback(services.settings.host) and not await store.accounts_ever_existed():
+        return services.settings.user
     if not token:
         raise AuthError("an access token is required (ask the owner to run `samantha user add NAME`)")
     user = await store.user_for_token(token)

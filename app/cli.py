@@ -40,6 +40,15 @@ def add_settings_flags(parser: argparse.ArgumentParser) -> None:
         if typing.get_origin(field.annotation) is typing.Literal:
             choices = list(typing.get_args(field.annotation))
         default = field.default
+        if field.annotation is bool:  # a switch: `--encrypt`, not `--encrypt true`
+            parser.add_argument(
+                "--" + name.replace("_", "-"),
+                dest=name,
+                action="store_true",
+                default=argparse.SUPPRESS,
+                help=f"{field.description} [env SAMANTHA_{name.upper()}]",
+            )
+            continue
         parser.add_argument(
             "--" + name.replace("_", "-"),
             dest=name,

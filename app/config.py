@@ -76,6 +76,35 @@ class Settings(BaseSettings):
         description="Turns a user may take per minute (0: no limit); bursts of 10 allowed.",
     )
     user: str = Field("me", pattern=r"^[a-z0-9_.-]{1,32}$", description="The single local user's name.")
+    # Who may reach the server, and how much each connection may hold (app/guard.py, app/connections.py).
+    allowed_hosts: str = Field(
+        "",
+        description="Extra names the server is reached by, comma-separated (IP addresses and localhost "
+        "always work; '*' allows any name, which re-opens DNS rebinding).",
+    )
+    allowed_origins: str = Field(
+        "",
+        description="Web pages besides her own that may use the API and the chat socket, comma-separated "
+        "(e.g. http://my-site.example:3000; '*' allows any page).",
+    )
+    max_request_bytes: int = Field(
+        2 << 20, ge=1024, le=1 << 30, description="Largest HTTP request body accepted, in bytes."
+    )
+    header_timeout: float = Field(
+        10.0, gt=0, le=600, description="Seconds a new connection gets to send its request headers."
+    )
+    hello_timeout: float = Field(
+        30.0, gt=0, le=3600, description="Seconds a chat socket gets to send its hello frame."
+    )
+    max_connections_per_address: int = Field(
+        256, ge=1, le=100_000, description="Open connections allowed from one client address."
+    )
+    encrypt: bool = Field(
+        False,
+        description="Keep the data folder encrypted (SQLCipher): the passphrase comes from "
+        "SAMANTHA_PASSPHRASE or is asked for at start. A folder already encrypted is opened so anyway.",
+    )
+    max_sockets_per_user: int = Field(16, ge=1, le=10_000, description="Open chat sockets allowed per user.")
 
     @field_validator("seeds_dir", mode="before")
     @classmethod

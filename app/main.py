@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app.backends import Backend
 from app.config import PROJECT_ROOT, Settings
+from app.guard import Guard, split_list
 from app.routes import api, openai_api, ws
 from app.services import open_services
 from memory.embedder import Embedder
@@ -45,6 +46,14 @@ def create_app(
         summary="A local-first companion with a long-term memory.",
         version="0.1.0",
         lifespan=lifespan,
+    )
+    # Outermost: a request from a foreign page or under a foreign name goes no further.
+    app.add_middleware(
+        Guard,
+        server_host=settings.host,
+        allowed_hosts=split_list(settings.allowed_hosts),
+        allowed_origins=split_list(settings.allowed_origins),
+        max_body_bytes=settings.max_request_bytes,
     )
     app.include_router(api.router)
     app.include_router(ws.router)

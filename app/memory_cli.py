@@ -47,6 +47,11 @@ def add_memory_commands(commands: Any) -> None:
     )
     importing = actions.add_parser("import", help="Read an export back in (memories are embedded again).")
     importing.add_argument("file", type=Path, help="A file written by `samantha memory export`.")
+    actions.add_parser(
+        "encrypt",
+        help="Encrypt the data folder (SQLCipher) with a passphrase (SAMANTHA_PASSPHRASE, or asked for); "
+        "stop the server first.",
+    )
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -60,6 +65,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 async def run_memory_command(args: argparse.Namespace) -> int:
     """Carry out one `samantha memory` action; 0 on success, 1 when nothing matched, 2 on bad input."""
+    from app.unlock import encrypt_folder, passphrase_for
     from memory.embedder import load_embedder
     from memory.store import MemoryStore
 
@@ -73,7 +79,15 @@ async def run_memory_command(args: argparse.Namespace) -> int:
             print(f"samantha memory import: cannot use {args.file}: {exc}", file=sys.stderr)
             return 2
     try:
-        store = await MemoryStore.open(settings.data_dir, await asyncio.to_thread(load_embedder))
+        if args.action == "encrypt":
+            passphrase = passphrase_for(settings.data_dir, encrypt=True)
+            assert passphrase is not None
+            encrypt_folder(settings.data_dir, passphrase)
+            print(f"encrypted {settings.data_dir}; start the server with the same passphrase")
+            return 0
+        store = await MemoryStore.open(
+            settings.data_dir, await asyncio.to_thread(load_embedder), passphrase_for(settings.data_dir)
+        )
     except DatabaseError as exc:
         print(f"samantha memory: {exc}", file=sys.stderr)
         return 2
@@ -141,6 +155,7 @@ async def _import(store: MemoryStore, user: str, data: dict[str, Any]) -> int:
                 turn["role"],
                 str(turn["text"]),
                 status=turn.get("status", "complete"),
+                learned=True,  # what was learned from it comes with the import
             )
         except (KeyError, TypeError) as exc:
             print(f"samantha memory import: skipping a malformed turn ({exc})", file=sys.stderr)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 MAX_TEXT_CHARS = 8000
 
@@ -25,6 +25,13 @@ class Hello(_Frame):
 class UserMessage(_Frame):
     type: Literal["user"]
     text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+
+    @field_validator("text")
+    @classmethod
+    def _says_something(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError("the message is only whitespace; say something")
+        return text
 
 
 class Cancel(_Frame):

@@ -8,13 +8,16 @@ import logging
 import socket
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import uvicorn
 
 from app.backends import Backend, BackendError, create_backend
 from app.config import Settings
+from app.connections import ConnectionLimits, limited_protocol
 from app.main import create_app
 from app.services import StartupError, check_exposure
+from app.unlock import passphrase_for
 from memory import db
 from memory.db import DatabaseError
 from memory.embedder import Embedder, load_embedder
@@ -36,6 +39,21 @@ class _Server(uvicorn.Server):
         with super().capture_signals():
             yield
             self._captured_signals.clear()
+
+
+# Frames up to this size are read and answered with a `frame_too_large` error frame (app/routes/ws.py
+# allows 64 KiB); only a frame beyond it closes the socket (1009) unread.
+WS_MAX_BYTES = 4 << 20
+
+
+def uvicorn_config(app: Any, settings: Settings, **options: Any) -> uvicorn.Config:
+    """uvicorn's settings for this app: connection limits (app/connections.py) and frame sizes."""
+    limits = ConnectionLimits(
+        per_address=settings.max_connections_per_address, header_timeout=settings.header_timeout
+    )
+    return uvicorn.Config(
+        app, http=limited_protocol(limits), ws_max_size=WS_MAX_BYTES, lifespan="on", **options
+    )
 
 
 class RunningServer:
@@ -72,7 +90,7 @@ class RunningServer:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((settings.host, settings.port if port is None else port))
         app = create_app(settings, backend=backend, memory=memory, embedder=embedder)
-        config = uvicorn.Config(app, log_level="warning", lifespan="on", ws_max_size=1 << 20)
+        config = uvicorn_config(app, settings, log_level="warning")
         server = uvicorn.Server(config)
         task = asyncio.create_task(server.serve(sockets=[sock]))
         while not server.started:
@@ -93,10 +111,11 @@ async def serve(settings: Settings) -> int:
     """`samantha serve`: load everything (refusing clearly on bad files), then serve until stopped."""
     try:
         load_persona(settings.persona_file)
-        # A bad database is refused at once, before the embedder's seconds of loading.
-        await asyncio.to_thread(lambda: db.connect(settings.data_dir / DB_FILE).close())
+        passphrase = passphrase_for(settings.data_dir, encrypt=settings.encrypt)
+        # A bad database (or passphrase) is refused at once, before the embedder's seconds of loading.
+        await asyncio.to_thread(lambda: db.connect(settings.data_dir / DB_FILE, passphrase).close())
         embedder = await asyncio.to_thread(load_embedder)
-        store = await MemoryStore.open(settings.data_dir, embedder)
+        store = await MemoryStore.open(settings.data_dir, embedder, passphrase)
     except (PersonaError, DatabaseError) as exc:
         print(f"samantha: {exc}", file=sys.stderr)
         return 2
@@ -115,13 +134,8 @@ async def serve(settings: Settings) -> int:
     app = create_app(settings, backend=backend, memory=store)
     # No per-message compression: frames are a few words each, and deflating every delta cost a quarter
     # of the event loop's time per turn (bench/RESULTS.md, load profile) to save bytes nobody waits for.
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        ws_max_size=1 << 20,
-        ws_per_message_deflate=False,
-        log_level="info",
+    config = uvicorn_config(
+        app, settings, host=settings.host, port=settings.port, ws_per_message_deflate=False, log_level="info"
     )
     server = _Server(config)
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 
 from app.backends import Backend, create_backend
 from app.backends.base import GenParams
 from app.config import Settings
 from app.limits import RateLimiter
-from app.session import ChatSession, Learner, TurnConfig
+from app.session import ChatSession, Learner, TurnConfig, learn
+from app.unlock import passphrase_for
 from memory.embedder import Embedder, load_embedder
 from memory.seeds import ingest_seeds
 from memory.store import MemoryStore
@@ -44,6 +46,7 @@ class Services:
     backend: Backend
     learner: Learner = field(default_factory=Learner)
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0, 1))
+    sockets: Counter[str] = field(default_factory=Counter)  # open chat sockets per user
     owns_store: bool = True
     owns_backend: bool = True
 
@@ -71,6 +74,15 @@ class Services:
             learner=self.learner,
             config=self.turn_config(),
         )
+
+    async def finish_learning(self) -> None:
+        """Learn, in the background, from messages stored but cut short before learning (a crash)."""
+        pending = await self.store.unlearned_turns()
+        if pending:
+            log.info("learning from %d message(s) stored before the last stop", len(pending))
+        model_facts = self.turn_config().model_facts
+        for said in pending:
+            self.learner.spawn(said.user, learn(self.store, self.backend, model_facts, said))
 
     @property
     def model_name(self) -> str:
@@ -108,9 +120,10 @@ async def open_services(
     persona = load_persona(settings.persona_file)
     store = memory
     if store is None:
+        passphrase = passphrase_for(settings.data_dir, encrypt=settings.encrypt)
         if embedder is None:
             embedder = await asyncio.to_thread(load_embedder)
-        store = await MemoryStore.open(settings.data_dir, embedder)
+        store = await MemoryStore.open(settings.data_dir, embedder, passphrase)
     try:
         await check_exposure(settings, store)
         if settings.seeds_dir is not None:
@@ -120,7 +133,7 @@ async def open_services(
         if memory is None:
             await store.aclose()
         raise
-    return Services(
+    services = Services(
         settings=settings,
         persona=persona,
         store=store,
@@ -129,3 +142,5 @@ async def open_services(
         owns_store=memory is None,
         owns_backend=backend is None,
     )
+    await services.finish_learning()
+    return services

@@ -155,7 +155,9 @@ class ChatSession:
 
         if history is None:
             history = [PromptTurn(t.role, t.text) for t in stored if t.id != said.id]
-        messages = build_messages(
+        # In a thread: a model's own tokenizer over a long prompt would hold the event loop.
+        messages = await asyncio.to_thread(
+            build_messages,
             self.persona,
             [PromptMemory(r.memory.text, r.memory.kind) for r in recalled],
             history,
@@ -269,25 +271,30 @@ class ChatSession:
         return reply
 
     async def _learn(self, said: Turn) -> None:
-        """Remember what the person said and the facts in it (her own replies stay in the log only)."""
-        try:
-            if self.config.model_facts:
-                facts = await extract_with_model(self.backend, said.text)
-            else:
-                facts = extract_facts(said.text)
-            day = said.created_at[:10]
-            # Stored with date and speaker (what the model reads); embedded as said (what questions match).
-            items = [turn_memory(said)] + [
-                NewMemory(
-                    f"[{day}] {f.text}",
-                    "fact",
-                    importance(f.text, is_fact=True),
-                    (said.id,),
-                    fact_key=f.key,
-                    embed_text=f.said,
-                )
-                for f in facts
-            ]
-            await self.store.remember_batch(self.user, items)
-        except Exception as exc:  # learning is best effort; the turn itself is already stored
-            log.error("could not remember turn %d: %r", said.id, exc)
+        await learn(self.store, self.backend, self.config.model_facts, said)
+
+
+async def learn(store: MemoryStore, backend: Backend, model_facts: bool, said: Turn) -> None:
+    """Remember what the person said and the facts in it (her own replies stay in the log only).
+
+    The turn is marked learned in the same transaction, so one cut short (SIGKILL) is learned at the
+    next start (see `Services.finish_learning`).
+    """
+    try:
+        facts = await extract_with_model(backend, said.text) if model_facts else extract_facts(said.text)
+        day = said.created_at[:10]
+        # Stored with date and speaker (what the model reads); embedded as said (what questions match).
+        items = [turn_memory(said)] + [
+            NewMemory(
+                f"[{day}] {f.text}",
+                "fact",
+                importance(f.text, is_fact=True),
+                (said.id,),
+                fact_key=f.key,
+                embed_text=f.said,
+            )
+            for f in facts
+        ]
+        await store.remember_batch(said.user, items)
+    except Exception as exc:  # learning is best effort; the turn itself is already stored
+        log.error("could not remember turn %d: %r", said.id, exc)

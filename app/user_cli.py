@@ -39,6 +39,7 @@ def _data_dir(args: argparse.Namespace) -> Path:
 
 async def run_user_command(args: argparse.Namespace) -> int:
     """Carry out one `samantha user` action; 0 on success, 1 when there is no such user, 2 on bad input."""
+    from app.unlock import passphrase_for
     from memory.embedder import load_embedder
     from memory.store import MemoryStore
 
@@ -49,7 +50,10 @@ async def run_user_command(args: argparse.Namespace) -> int:
         print("nothing deleted (pass --yes to confirm)", file=sys.stderr)
         return 1
     try:
-        store = await MemoryStore.open(_data_dir(args), await asyncio.to_thread(load_embedder))
+        data_dir = _data_dir(args)
+        store = await MemoryStore.open(
+            data_dir, await asyncio.to_thread(load_embedder), passphrase_for(data_dir)
+        )
     except DatabaseError as exc:
         print(f"samantha user: {exc}", file=sys.stderr)
         return 2

@@ -6,6 +6,8 @@ import logging
 import sqlite3
 from pathlib import Path
 
+from memory import vault
+
 log = logging.getLogger(__name__)
 
 
@@ -92,22 +94,34 @@ MIGRATIONS: list[str] = [
           SELECT id, text FROM memory_context WHERE id IN (new.id, old.thread_prev, new.thread_prev);
     END;
     """,
+    # 5: a said turn is marked learned in the transaction that stores what was learned from it, so one cut
+    # short by a crash is learned at the next start. Turns already stored count as learned.
+    """
+    ALTER TABLE turns ADD COLUMN learned INTEGER NOT NULL DEFAULT 1;
+    CREATE INDEX turns_unlearned ON turns (id) WHERE learned = 0;
+    """,
 ]
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """Open (or create) the database at `path`, migrate it, and refuse clearly if it is not ours."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-    conn.row_factory = sqlite3.Row
+def connect(path: Path, passphrase: str | None = None) -> sqlite3.Connection:
+    """Open (or create) the database at `path`, migrate it, and refuse clearly if it is not ours.
+
+    With a passphrase the database is encrypted (memory/vault.py); a wrong one is refused.
+    """
+    try:
+        conn, errors = vault.open_file(path, passphrase)
+    except vault.VaultError as exc:
+        raise DatabaseError(str(exc)) from exc
     try:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
+        # Deleted content is overwritten with zeros, not left in free pages: forgetting must be real.
+        conn.execute("PRAGMA secure_delete=ON")
         conn.execute("PRAGMA busy_timeout=5000")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         check = conn.execute("PRAGMA quick_check").fetchone()[0]
-    except sqlite3.DatabaseError as exc:
+    except errors as exc:
         conn.close()
         raise DatabaseError(
             f"{path} is not a readable Samantha database ({exc}); move it aside to start fresh, "

@@ -175,6 +175,7 @@ class VectorIndex:
         """Write atomically (temp file + rename) so a crash never leaves half an index."""
         tmp = path.with_suffix(".tmp")
         faiss.write_index(self._index, str(tmp))
+        tmp.chmod(0o600)  # owner only, like the database
         tmp.replace(path)
         self.dirty = False
 
@@ -199,12 +200,18 @@ class VectorIndex:
 class IndexFiles:
     """Where each scope's index lives, and the manifest naming the embedder they were built with."""
 
-    def __init__(self, directory: Path, embedder_name: str, dim: int) -> None:
+    def __init__(self, directory: Path, embedder_name: str, dim: int, *, persist: bool = True) -> None:
         self.directory = directory
         self.embedder_name = embedder_name
         self.dim = dim
-        directory.mkdir(parents=True, exist_ok=True)
+        self.persist = persist  # False: indexes live in memory only (an encrypted store)
         self._manifest = directory / "manifest.json"
+        if persist:
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)  # inside the private data dir
+        elif directory.is_dir():  # left from before the store was encrypted: vectors in the clear
+            for stale in directory.iterdir():
+                stale.unlink()
+            directory.rmdir()
 
     def path(self, scope: str) -> Path:
         """File for one scope; hashed so no user name can escape the directory."""
@@ -224,7 +231,7 @@ class IndexFiles:
 
     def load_checked(self, scope: str, expected_ids: np.ndarray) -> VectorIndex | None:
         """The scope's index if it holds exactly `expected_ids` (SQLite's truth), else None."""
-        if not self.matches_embedder():
+        if not self.persist or not self.matches_embedder():
             return None
         index = VectorIndex.load(self.path(scope), self.dim)
         if index is None:

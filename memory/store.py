@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from memory import db, recall, turns, users, words, write
+from memory import db, forget, recall, turns, users, words, write
 from memory.embedder import Embedder
 from memory.index import IndexFiles, VectorIndex
 from memory.models import SHARED, Conversation, Kind, Memory, MemoryError_, Recalled, Role, Turn
@@ -33,20 +33,21 @@ def now_iso() -> str:
 class MemoryStore:
     """SQLite (truth) + one FAISS index per user (derived) + FTS5 (lexical). Blocking work runs in threads."""
 
-    def __init__(self, data_dir: Path, embedder: Embedder) -> None:
+    def __init__(self, data_dir: Path, embedder: Embedder, passphrase: str | None = None) -> None:
         self.embedder = embedder
         self.data_dir = data_dir
-        self._conn = db.connect(data_dir / DB_FILE)
-        self._files = IndexFiles(data_dir / "index", embedder.name, embedder.dim)
+        self._conn = db.connect(data_dir / DB_FILE, passphrase)
+        # Encrypted: vectors stay in memory, rebuilt from the decrypted store at start (never on disk).
+        self._files = IndexFiles(data_dir / "index", embedder.name, embedder.dim, persist=passphrase is None)
         self._indexes: dict[str, VectorIndex] = {}
         # One connection, one writer: SQLite and the FAISS objects are touched under this lock only.
         self._lock = threading.RLock()
         self._beside = ThreadPoolExecutor(1, thread_name_prefix="recall-lexical")
 
     @classmethod
-    async def open(cls, data_dir: Path, embedder: Embedder) -> MemoryStore:
-        """Open the store without blocking the event loop."""
-        return await asyncio.to_thread(cls, data_dir, embedder)
+    async def open(cls, data_dir: Path, embedder: Embedder, passphrase: str | None = None) -> MemoryStore:
+        """Open the store without blocking the event loop (encrypted when given a passphrase)."""
+        return await asyncio.to_thread(cls, data_dir, embedder, passphrase)
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -90,6 +91,8 @@ class MemoryStore:
 
     def save_indexes(self) -> None:
         """Write changed indexes to disk (a cache: losing them only costs a rebuild)."""
+        if not self._files.persist:
+            return
         with self._lock:
             for scope, index in self._indexes.items():
                 if index.dirty:
@@ -189,8 +192,11 @@ class MemoryStore:
                 sql += " AND m.kind = ?"
                 params.append(kind)
             if query and query.strip():
+                match = words.fts_query(query, any_word=False)
+                if not match:  # only punctuation or emoji: no word to look for, so nothing matches
+                    return []
                 sql += " AND m.id IN (SELECT rowid FROM memories_fts WHERE memories_fts MATCH ?)"
-                params.append(words.fts_query(query, any_word=False))
+                params.append(match)
             sql += " ORDER BY m.id DESC LIMIT ?"
             params.append(limit)
             return [recall.to_memory(self._conn, r) for r in self._q(sql, params)]
@@ -217,14 +223,27 @@ class MemoryStore:
         if not 0 < memory_id < 2**63:  # SQLite rowids are signed 64-bit: nothing else can exist
             return 0
         with self._tx() as c:
-            removed = write.delete(c, user, memory_id)
+            removed = forget.memory(c, user, memory_id)
             if removed is None:
                 owner = c.execute("SELECT user FROM memories WHERE id = ?", (memory_id,)).fetchone()["user"]
                 if owner == SHARED:
                     raise MemoryError_("seed passages are shared and read-only")
                 return 0  # another user's memory: to this user it does not exist
             self.index(user).remove(removed)
+            if removed:
+                forget.scrub(c)
+        if removed:
+            self._leave_no_copy(user)
         return len(removed)
+
+    def _leave_no_copy(self, user: str) -> None:
+        """After forgetting: the index file without the vectors, and the write-ahead log emptied."""
+        with self._lock:
+            index = self._indexes.get(user)
+            if index is not None and index.dirty and self._files.persist:
+                index.save(self._files.path(user))
+                self._files.write_manifest()
+            forget.checkpoint(self._conn)
 
     async def forget_turn(self, user: str, turn_id: int) -> int:
         """Remove a turn from the log and every memory learned from it; returns how many memories went."""
@@ -233,8 +252,10 @@ class MemoryStore:
             if not 0 < turn_id < 2**63:
                 return 0
             with self._tx() as c:
-                removed = write.delete_turns(c, user, [turn_id])
+                removed = forget.turns(c, user, [turn_id])
                 self.index(user).remove(removed)
+                forget.scrub(c)
+            self._leave_no_copy(user)
             return len(removed)
 
         return await asyncio.to_thread(run)
@@ -242,19 +263,30 @@ class MemoryStore:
     # -- the conversation log -----------------------------------------------------------------
 
     async def log_turn(
-        self, user: str, conversation: str, role: Role, text: str, *, status: str = "complete"
+        self,
+        user: str,
+        conversation: str,
+        role: Role,
+        text: str,
+        *,
+        status: str = "complete",
+        learned: bool | None = None,
     ) -> Turn:
         """Append a message to a conversation (acknowledged once SQLite committed it)."""
 
         def run() -> Turn:
             with self._tx() as c:
-                return turns.insert(c, user, conversation, role, text, status, now_iso())
+                return turns.insert(c, user, conversation, role, text, status, now_iso(), learned)
 
         return await asyncio.to_thread(run)
 
     async def history(self, user: str, conversation: str, limit: int) -> list[Turn]:
         """The last `limit` turns of a conversation, oldest first."""
         return await asyncio.to_thread(self._read, turns.recent, user, conversation, limit)
+
+    async def unlearned_turns(self) -> list[Turn]:
+        """Said turns whose learning was cut short (by a crash), to finish at start."""
+        return await asyncio.to_thread(self._read, turns.unlearned)
 
     async def conversations(self, user: str, limit: int = 100) -> list[Conversation]:
         """A user's conversations, most recently active first."""
@@ -291,6 +323,10 @@ class MemoryStore:
         """The active user holding this token."""
         return await asyncio.to_thread(self._read, users.for_token, token)
 
+    async def accounts_ever_existed(self) -> bool:
+        """Whether tokens are needed: true as soon as any account was ever created, for good."""
+        return await asyncio.to_thread(self._read, users.ever_existed)
+
     async def active_users(self) -> int:
         """How many users can log in (0: the single local user mode)."""
         return await asyncio.to_thread(self._read, users.active_count)
@@ -303,6 +339,8 @@ class MemoryStore:
             with self._lock:
                 self._indexes.pop(name, None)
                 self._files.path(name).unlink(missing_ok=True)
+                self._write(forget.scrub)
+                forget.checkpoint(self._conn)
             return count
 
         return await asyncio.to_thread(run)

@@ -24,16 +24,27 @@ def _turn(row: sqlite3.Row) -> Turn:
 
 
 def insert(
-    conn: sqlite3.Connection, user: str, conversation: str, role: Role, text: str, status: str, stamp: str
+    conn: sqlite3.Connection,
+    user: str,
+    conversation: str,
+    role: Role,
+    text: str,
+    status: str,
+    stamp: str,
+    learned: bool | None = None,
 ) -> Turn:
-    """Append a turn, creating its conversation on the first one (inside the caller's transaction)."""
+    """Append a turn, creating its conversation on the first one (inside the caller's transaction).
+
+    A said turn is not learned yet unless `learned` says so (an import brings its memories along).
+    """
     conn.execute(
         "INSERT OR IGNORE INTO conversations (user, id, created_at) VALUES (?, ?, ?)",
         (user, conversation, stamp),
     )
     cur = conn.execute(
-        "INSERT INTO turns (user, conversation, role, text, created_at, status) VALUES (?, ?, ?, ?, ?, ?)",
-        (user, conversation, role, text, stamp, status),
+        "INSERT INTO turns (user, conversation, role, text, created_at, status, learned)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (user, conversation, role, text, stamp, status, int(role != "user" if learned is None else learned)),
     )
     return Turn(int(cur.lastrowid or 0), user, conversation, role, text, stamp, status)
 
@@ -45,6 +56,12 @@ def recent(conn: sqlite3.Connection, user: str, conversation: str, limit: int) -
         " ORDER BY id",
         (user, conversation, limit),
     ).fetchall()
+    return [_turn(r) for r in rows]
+
+
+def unlearned(conn: sqlite3.Connection) -> list[Turn]:
+    """Said turns stored but never learned from (the server stopped in between), oldest first."""
+    rows = conn.execute("SELECT * FROM turns WHERE learned = 0 AND role = 'user' ORDER BY id").fetchall()
     return [_turn(r) for r in rows]
 
 

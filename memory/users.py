@@ -40,6 +40,9 @@ def add(conn: sqlite3.Connection, name: str, stamp: str) -> str:
     if row is not None and row["revoked_at"] is None:
         raise MemoryError_(f"user {name!r} already exists; revoke it first to issue a new token")
     token = secrets.token_urlsafe(32)
+    # Remembered for good: once an account existed, tokens stay required even if every one is revoked or
+    # deleted (app/auth.py); otherwise revoking the last user would open every door.
+    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('accounts_existed', '1')")
     conn.execute(
         "INSERT INTO users (name, token_hash, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
         " token_hash = excluded.token_hash, created_at = excluded.created_at, revoked_at = NULL",
@@ -71,6 +74,12 @@ def for_token(conn: sqlite3.Connection, token: str) -> str | None:
 def active_count(conn: sqlite3.Connection) -> int:
     """How many users can log in."""
     return int(conn.execute("SELECT COUNT(*) FROM users WHERE revoked_at IS NULL").fetchone()[0])
+
+
+def ever_existed(conn: sqlite3.Connection) -> bool:
+    """Whether any account was ever created here (revoked and deleted ones count)."""
+    marked = conn.execute("SELECT 1 FROM meta WHERE key = 'accounts_existed'").fetchone()
+    return marked is not None or conn.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None
 
 
 def delete_everything(conn: sqlite3.Connection, name: str) -> int:

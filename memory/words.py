@@ -13,6 +13,8 @@ _STOPWORDS = frozenset(
     tell know think say said ask please hey hi hello""".split()
 )
 
+STOPWORDS = _STOPWORDS
+
 
 def _stem(word: str) -> str:
     """A light suffix stripper: "dogs"/"dog", "lives"/"living"/"live", "moved"/"move" meet."""

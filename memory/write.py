@@ -90,6 +90,12 @@ def insert(
     dedupe: bool = True,
 ) -> list[Memory | None]:
     """Insert memories for one user; None marks one skipped as a duplicate."""
+    learned_from = sorted({t for item in items for t in item.sources})
+    if learned_from:  # in the same transaction: a turn is learned exactly when its memories are stored
+        conn.execute(
+            f"UPDATE turns SET learned = 1 WHERE user = ? AND id IN ({','.join('?' * len(learned_from))})",
+            (user, *learned_from),
+        )
     out: list[Memory | None] = []
     for item, vector in zip(items, vectors, strict=True):
         if item.fact_key is not None:
@@ -138,25 +144,6 @@ def is_duplicate(
         return True
     nearest = index.search(vector, 1)
     return bool(nearest and nearest[0][1] >= NEAR_DUPLICATE)
-
-
-def delete(conn: sqlite3.Connection, user: str, memory_id: int) -> list[int] | None:
-    """Delete a memory and what came from the same turns (for a remembered turn, the turn too).
-
-    Returns the ids removed, [] when the user has no such memory, None when it is not theirs to delete.
-    """
-    row = conn.execute("SELECT user, kind FROM memories WHERE id = ?", (memory_id,)).fetchone()
-    if row is None:
-        return []
-    if row["user"] != user:
-        return None
-    turns = [
-        r[0] for r in conn.execute("SELECT turn_id FROM memory_sources WHERE memory_id = ?", (memory_id,))
-    ]
-    conn.execute("DELETE FROM memories WHERE id = ?", (memory_id,))
-    if row["kind"] != "turn":
-        return [memory_id]
-    return sorted({memory_id, *delete_turns(conn, user, turns)})
 
 
 def delete_turns(conn: sqlite3.Connection, user: str, turn_ids: Sequence[int]) -> list[int]:

@@ -118,11 +118,12 @@ async def test_forgetting_a_turn_forgets_what_was_learned_from_it(store: MemoryS
     assert [t.text for t in await store.history("me", "c1", 10)] == ["I work as a baker."]
 
 
-async def test_forgetting_a_fact_keeps_the_turn(store: MemoryStore) -> None:
+async def test_forgetting_a_fact_forgets_the_turn_that_told_it(store: MemoryStore) -> None:
     await tell(store, "c1", "My cat is called Pickle.")
     fact = (await store.memories("me", kind="fact"))[0]
-    assert await store.forget("me", fact.id) == 1
-    assert [m.kind for m in await store.memories("me")] == ["turn"]
+    assert await store.forget("me", fact.id) == 2  # the fact and the turn that said it (issue 12)
+    assert await store.memories("me") == [] and await store.history("me", "c1", 10) == []
+    assert await store.recall("me", "What is my cat called?", k=5) == []
 
 
 async def test_recalled_memories_get_stronger(store: MemoryStore) -> None:

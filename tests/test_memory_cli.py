@@ -28,7 +28,8 @@ def test_list_forget_export_import(tmp_path: Path) -> None:
 
     rex = next(line for line in listed.stdout.splitlines() if "called Rex" in line)
     forgotten = samantha("memory", "--data-dir", str(data), "forget", rex.split()[0])
-    assert forgotten.returncode == 0 and "forgot 1 memory" in forgotten.stdout
+    # The fact and the message that told it (issue 12: forgetting a fact leaves no turn that says it).
+    assert forgotten.returncode == 0 and "forgot 2 memories" in forgotten.stdout
     assert "Rex" not in samantha("memory", "--data-dir", str(data), "list", "--kind", "fact").stdout
 
     missing = samantha("memory", "--data-dir", str(data), "forget", "99999")

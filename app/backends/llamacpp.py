@@ -43,8 +43,36 @@ class LlamaCppBackend:
         self._lock = asyncio.Lock()
 
     def count_tokens(self, text: str) -> int:
-        """Tokens the model's own tokenizer makes of `text`."""
-        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+        """Tokens the model's own tokenizer makes of `text` (as text: no special tokens)."""
+        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def plain(self, text: str) -> str:
+        """`text` without any piece this model's tokenizer would read as a special token.
+
+        The chat template's rendering is tokenized as a whole with special tokens on, so a user's or a
+        memory's "<|im_start|>" (or "<file_sep>", or whatever this vocabulary holds) would become the real
+        control token. Removed until none is left, since removing one can join the pieces around it.
+        """
+        tokenize = self._llm.tokenize
+        while True:
+            raw = text.encode("utf-8")
+            special, plain = (
+                tokenize(raw, add_bos=False, special=True),
+                tokenize(raw, add_bos=False, special=False),
+            )
+            if special == plain:
+                return text
+            before = text
+            for token in set(special) - set(plain):
+                piece = self._llm.detokenize([token], special=True)
+                # A special token: one token when specials are parsed, several when spelled out as text.
+                if (
+                    tokenize(piece, add_bos=False, special=True) == [token]
+                    and len(tokenize(piece, add_bos=False, special=False)) > 1
+                ):
+                    text = text.replace(piece.decode("utf-8", "ignore"), "")
+            if text == before:
+                return text
 
     async def generate(self, messages: Sequence[Message], params: GenParams) -> AsyncIterator[str]:
         """Stream the reply; closing this generator stops generation at the next token."""
@@ -61,8 +89,10 @@ class LlamaCppBackend:
 
             def work() -> None:
                 try:
+                    # The template's own control tokens only: none may come from what people said.
+                    safe = [{**m, "content": self.plain(m["content"])} for m in messages]
                     stream = self._llm.create_chat_completion(
-                        messages=list(messages),  # type: ignore[arg-type]
+                        messages=safe,  # type: ignore[arg-type]
                         stream=True,
                         max_tokens=params.max_tokens,
                         temperature=params.temperature,

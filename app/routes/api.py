@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel
 
-from app.routes.deps import ServicesDep, UserDep
-from memory.models import Kind, MemoryError_
+from app.auth import AuthError, resolve_user
+from app.routes.deps import ServicesDep, UserDep, bearer_token
+from memory.models import SHARED, Kind, MemoryError_
 
 router = APIRouter()
 
@@ -18,8 +20,8 @@ class Health(BaseModel):
     backend: str
     model: str
     embedder: str
-    memories: int
-    memories_by_kind: dict[str, int]
+    memories: int | None = None  # yours (and the shared film passages); only with a valid token
+    memories_by_kind: dict[str, int] | None = None
 
 
 class PersonaCard(BaseModel):
@@ -65,17 +67,21 @@ class Forgotten(BaseModel):
 
 
 @router.get("/health", tags=["server"])
-async def health(services: ServicesDep) -> Health:
-    """Which backend and embedder are loaded, and how many memories exist."""
-    counts = await services.store.count()
-    return Health(
+async def health(request: Request, services: ServicesDep) -> Health:
+    """Which backend and embedder are loaded; with a valid token (or none needed), your memory counts."""
+    loaded = Health(
         status="ok",
         backend=services.backend.name,
         model=services.model_name,
         embedder=services.store.embedder.name,
-        memories=sum(counts.values()),
-        memories_by_kind=counts,
     )
+    try:
+        user = await resolve_user(services, bearer_token(request))
+    except AuthError:
+        return loaded  # how much anyone has told her is nobody else's business
+    counts = Counter(await services.store.count(user)) + Counter(await services.store.count(SHARED))
+    loaded.memories, loaded.memories_by_kind = sum(counts.values()), dict(counts)
+    return loaded
 
 
 @router.get("/api/persona", tags=["persona"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import math
 import re
 import time
 import uuid
@@ -37,11 +38,15 @@ from app.routes.openai_models import (
     ModelList,
     OpenAIRoute,
 )
+from app.services import Services
+from app.session import TurnConfig
 from persona.prompt import PromptTurn
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CONVERSATION = "openai"
+# Template tokens, the date line and the memory header beside the texts themselves (persona/prompt.py).
+PROMPT_ALLOWANCE = 64
 _SLUG = re.compile(r"[A-Za-z0-9_.-]{1,40}")
 
 router = APIRouter(prefix="/v1", tags=["openai"], route_class=OpenAIRoute)
@@ -223,6 +228,24 @@ async def events(
         await turn.close()
 
 
+def fit_budget(count: Callable[[str], int], services: Services, config: TurnConfig, body: ChatRequest) -> int:
+    """The request's prompt tokens; a 400 naming the setting when her persona, the client's system text
+    and the message cannot fit in the prompt budget together (llama.cpp would fail with a 502)."""
+    persona = count(services.persona.system_text())
+    sizes = [count(m.text()) if m.text() else 0 for m in body.messages]  # each message counted once
+    own = sum(n for n, m in zip(sizes, body.messages, strict=True) if m.role in ("system", "developer"))
+    needed = persona + own + sizes[-1] + PROMPT_ALLOWANCE
+    budget = config.context_tokens - config.params.max_tokens
+    if needed > budget:
+        raise bad_request(
+            f"the system and last messages take {own + sizes[-1]} tokens, and with her persona ({persona}) "
+            f"the prompt needs {needed} of the {budget} left for it: shorten them, or raise "
+            f"--context-tokens (SAMANTHA_CONTEXT_TOKENS, now {config.context_tokens}; the model's own "
+            "context must allow it)"
+        )
+    return persona + sum(sizes)
+
+
 @router.get("/models", responses={401: {"model": ErrorBody}})
 async def list_models(services: ServicesDep, user: ApiUserDep) -> ModelList:
     """The one model here: Samantha (the backend's model is named in `backend_model`)."""
@@ -253,13 +276,17 @@ async def chat_completions(
     system, history, text = read_messages(body.messages)
     if wait := services.limiter.wait_time(user):
         message = f"too many requests; try again in {wait:.0f} s"
-        raise APIError(429, ErrorDetail(message=message, type="requests", code="rate_limit_exceeded"))
+        retry = {
+            "Retry-After": str(math.ceil(wait))
+        }  # what clients (the OpenAI SDK too) wait before retrying
+        raise APIError(429, ErrorDetail(message=message, type="requests", code="rate_limit_exceeded"), retry)
     cap = services.settings.history_turns
     session = services.session(user, conversation_id(conversation, body.user))
     session.config = replace(session.config, params=gen_params(session.config.params, body))
     count: Callable[[str], int] = getattr(services.backend, "count_tokens", approx_tokens)
-    prompt = [services.persona.system_text()] + [m.text() for m in body.messages]
-    reply = Reply(count, session.config.params.max_tokens, sum(count(p) for p in prompt if p))
+    # Counted in a thread: a model's tokenizer over a long request held the event loop for seconds.
+    prompt_tokens = await asyncio.to_thread(fit_budget, count, services, session.config, body)
+    reply = Reply(count, session.config.params.max_tokens, prompt_tokens)
     headers = {"X-Samantha-Conversation": session.conversation}
 
     turn = TurnTask(session.respond(text, history=history[-cap:] if cap else [], extra_system=system))

@@ -94,10 +94,11 @@ class ErrorBody(BaseModel):
 class APIError(Exception):
     """An error answered in OpenAI's shape with an HTTP status."""
 
-    def __init__(self, status: int, detail: ErrorDetail) -> None:
+    def __init__(self, status: int, detail: ErrorDetail, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail.message)
         self.status = status
         self.detail = detail
+        self.headers = headers  # e.g. Retry-After on a 429
 
     @classmethod
     def from_frame(cls, frame: Error) -> APIError:
@@ -107,7 +108,9 @@ class APIError(Exception):
 
     def response(self) -> JSONResponse:
         """The error as a JSON response."""
-        return JSONResponse(ErrorBody(error=self.detail).model_dump(), status_code=self.status)
+        return JSONResponse(
+            ErrorBody(error=self.detail).model_dump(), status_code=self.status, headers=self.headers
+        )
 
 
 def explain(exc: RequestValidationError) -> APIError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import uuid
 from contextlib import aclosing
 
@@ -26,6 +27,7 @@ from app.protocol import (
     client_frame,
 )
 from app.routes.deps import get_services
+from app.services import Services
 from app.session import ChatSession
 
 log = logging.getLogger(__name__)
@@ -56,7 +58,8 @@ def explain(error: ValidationError) -> str:
         return "unknown frame type; expected hello, user, cancel or ping"
     if first["type"] == "union_tag_not_found":
         return 'the frame needs a "type" field'
-    return f"{where}: {first['msg']}" if where else str(first["msg"])
+    said = str(first["msg"]).removeprefix("Value error, ")
+    return f"{where}: {said}" if where else said
 
 
 class Connection:
@@ -65,6 +68,7 @@ class Connection:
     def __init__(self, websocket: WebSocket) -> None:
         self.websocket = websocket
         self.session: ChatSession | None = None
+        self.token: str | None = None  # checked again before every turn: revoking reaches open sockets
         self.turn: asyncio.Task[None] | None = None
         self._send_lock = asyncio.Lock()
 
@@ -92,15 +96,44 @@ class Connection:
         return self.turn is not None and not self.turn.done()
 
 
+async def refuse(websocket: WebSocket, reason: str) -> None:
+    """Close with 1008 (policy violation), saying why."""
+    await websocket.close(code=WS_1008_POLICY_VIOLATION, reason=reason[:120])
+
+
+async def still_allowed(services: Services, conn: Connection) -> bool:
+    """Whether the token this socket said hello with still opens the same user's memories.
+
+    Read from the store each turn, so `samantha user revoke` (or delete) in another process reaches
+    sockets opened before it.
+    """
+    assert conn.session is not None
+    try:
+        return await resolve_user(services, conn.token) == conn.session.user
+    except AuthError:
+        return False
+
+
 @router.websocket("/ws")
 async def chat_socket(websocket: WebSocket) -> None:
     """The chat protocol (docs/PROTOCOL.md): hello, then user/cancel/ping frames."""
     services = get_services(websocket)
     await websocket.accept()
     conn = Connection(websocket)
+    sockets = services.sockets
+    deadline = asyncio.get_running_loop().time() + services.settings.hello_timeout
     try:
         while True:
-            message = await websocket.receive()
+            if conn.session is None:  # a socket that never says hello does not stay open forever
+                left = deadline - asyncio.get_running_loop().time()
+                try:
+                    message = await asyncio.wait_for(websocket.receive(), timeout=max(left, 0.0))
+                except TimeoutError:
+                    await conn.send(Error(code="hello_timeout", message="no hello frame in time"))
+                    await refuse(websocket, "no hello frame in time")
+                    return
+            else:
+                message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
                 break
             raw = message.get("text")
@@ -125,9 +158,19 @@ async def chat_socket(websocket: WebSocket) -> None:
                     try:
                         user = await resolve_user(services, frame.token)
                     except AuthError as exc:
-                        # Policy violation: the socket closes, and says why.
-                        await websocket.close(code=WS_1008_POLICY_VIOLATION, reason=str(exc)[:120])
+                        await refuse(websocket, str(exc))  # policy violation: the socket closes, saying why
                         return
+                    if conn.session is None or conn.session.user != user:
+                        if sockets[user] >= services.settings.max_sockets_per_user:
+                            limit = services.settings.max_sockets_per_user
+                            message_ = f"too many open chat sockets for this user (at most {limit})"
+                            await conn.send(Error(code="too_many_sockets", message=message_))
+                            await refuse(websocket, message_)
+                            return
+                        sockets[user] += 1
+                        if conn.session is not None:
+                            sockets[conn.session.user] -= 1
+                    conn.token = frame.token
                     conversation = frame.conversation or uuid.uuid4().hex[:12]
                     conn.session = services.session(user, conversation)
                     await conn.send(
@@ -145,10 +188,14 @@ async def chat_socket(websocket: WebSocket) -> None:
                         await conn.send(
                             Error(code="busy", message="one message at a time: a reply is streaming")
                         )
+                    elif not await still_allowed(services, conn):
+                        await refuse(websocket, "this access token has been revoked")
+                        return
                     elif wait := services.limiter.wait_time(conn.session.user):
                         await conn.send(
                             Error(
-                                code="rate_limited", message=f"too many messages; try again in {wait:.0f} s"
+                                code="rate_limited",
+                                message=f"too many messages; try again in {math.ceil(wait)} s",
                             )
                         )
                     else:
@@ -161,6 +208,8 @@ async def chat_socket(websocket: WebSocket) -> None:
     except WebSocketDisconnect:
         pass
     finally:
+        if conn.session is not None:
+            sockets[conn.session.user] -= 1
         if conn.turn is not None and not conn.turn.done():
             conn.turn.cancel()
             await asyncio.wait({conn.turn})

@@ -1,0 +1,123 @@
+"""Forgetting, completely: a memory, what came from the same turns, her replies that quote it, and the
+words left behind in the database file (docs/MEMORY.md, "What forgetting removes")."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sqlite3
+from collections.abc import Iterable, Sequence
+
+from memory import write
+from memory.words import STOPWORDS
+
+log = logging.getLogger(__name__)
+
+# A reply repeating this many consecutive words of a forgotten text quotes it.
+QUOTED_RUN = 4
+_PREFIX = re.compile(r"^\[[^\]]*\]\s*(?:\w+:\s*)?")  # "[2026-11-21] user: " before a stored line
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
+
+
+def _runs(words: Sequence[str]) -> set[tuple[str, ...]]:
+    return {tuple(words[i : i + QUOTED_RUN]) for i in range(len(words) - QUOTED_RUN + 1)}
+
+
+def memory(conn: sqlite3.Connection, user: str, memory_id: int) -> list[int] | None:
+    """Forget one memory completely (inside the caller's transaction); the memory ids removed.
+
+    [] when there is no such memory, None when it is someone else's. A said turn or a fact takes the
+    turns it came from, everything learned from them, and her replies that answered or quote them.
+    """
+    row = conn.execute("SELECT user, kind, text FROM memories WHERE id = ?", (memory_id,)).fetchone()
+    if row is None:
+        return []
+    if row["user"] != user:
+        return None
+    turn_ids = []
+    if row["kind"] in ("turn", "fact"):  # a fact is what was said, in other words: the turn goes too
+        turn_ids = [
+            r[0] for r in conn.execute("SELECT turn_id FROM memory_sources WHERE memory_id = ?", (memory_id,))
+        ]
+    conn.execute("DELETE FROM memories WHERE id = ?", (memory_id,))
+    return sorted({memory_id, *turns(conn, user, turn_ids, also=[row["text"]])})
+
+
+def turns(
+    conn: sqlite3.Connection, user: str, turn_ids: Sequence[int], *, also: Iterable[str] = ()
+) -> list[int]:
+    """Forget turns, all learned from them and her replies that answered or quote them (or `also`)."""
+    if not turn_ids and not also:
+        return []
+    marks = ",".join("?" * len(turn_ids))
+    said = [
+        r[0]
+        for r in conn.execute(f"SELECT text FROM turns WHERE user = ? AND id IN ({marks})", (user, *turn_ids))
+    ]
+    forgotten = [_PREFIX.sub("", t) for t in [*said, *also]]
+    answers = []
+    for turn_id in turn_ids:  # her answer: the next turn of the same conversation, if it is hers
+        after = conn.execute(
+            "SELECT id, role FROM turns WHERE user = ? AND id > ? AND conversation ="
+            " (SELECT conversation FROM turns WHERE id = ? AND user = ?) ORDER BY id LIMIT 1",
+            (user, turn_id, turn_id, user),
+        ).fetchone()
+        if after is not None and after["role"] == "assistant":
+            answers.append(after["id"])
+    removed = write.delete_turns(conn, user, turn_ids)
+    quoting = replies_quoting(conn, user, forgotten)
+    replies = sorted(set(answers) | set(quoting))
+    if replies:
+        log.info("forgetting %d of her replies that answered or quoted what was forgotten", len(replies))
+        removed += write.delete_turns(conn, user, replies)
+    return removed
+
+
+def replies_quoting(conn: sqlite3.Connection, user: str, texts: Sequence[str]) -> list[int]:
+    """Her replies that repeat QUOTED_RUN consecutive words of a text, or a word of it found nowhere else
+    in what the user told her (a password, a name said once): with it removed, they would still tell it."""
+    runs: set[tuple[str, ...]] = set()
+    rare: set[str] = set()
+    for text in texts:
+        words = _words(text)
+        runs |= _runs(words)
+        for word in set(words) - STOPWORDS - {"user"}:
+            if len(word) > 2 and not _said_elsewhere(conn, user, word):
+                rare.add(word)
+    if not runs and not rare:
+        return []
+    quoting = []
+    for row in conn.execute("SELECT id, text FROM turns WHERE user = ? AND role = 'assistant'", (user,)):
+        words = _words(row["text"])
+        if rare.intersection(words) or runs & _runs(words):
+            quoting.append(row["id"])
+    return quoting
+
+
+def _said_elsewhere(conn: sqlite3.Connection, user: str, word: str) -> bool:
+    """Whether a word (as full-text search stems it) is in any remaining memory of this user."""
+    found = conn.execute(
+        "SELECT 1 FROM memories_fts f JOIN memories m ON m.id = f.rowid"
+        " WHERE memories_fts MATCH ? AND m.user = ? LIMIT 1",
+        (f'"{word}"', user),
+    ).fetchone()
+    return found is not None
+
+
+def scrub(conn: sqlite3.Connection) -> None:
+    """Leave no copy of deleted words in the file: rewrite both full-text indexes into fresh segments
+    (FTS5 keeps deleted terms in old segments until they merge), inside the caller's transaction."""
+    conn.execute("INSERT INTO memories_fts (memories_fts) VALUES ('optimize')")
+    conn.execute("INSERT INTO context_fts (context_fts) VALUES ('optimize')")
+
+
+def checkpoint(conn: sqlite3.Connection) -> None:
+    """Copy the write-ahead log into the database and empty it, so no old page lingers in the WAL file."""
+    busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    if busy:
+        log.warning(
+            "another connection held the database: the write-ahead log is emptied at its next checkpoint"
+        )

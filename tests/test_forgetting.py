@@ -1,0 +1,83 @@
+"""Forgetting is complete: no reply quoting it, no derived memory, no word left in any file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from app.backends.scripted import EchoBackend
+from memory.store import MemoryStore
+
+SECRET = "tangerine"
+
+
+def files_holding(data_dir: Path, word: str) -> list[str]:
+    """Every file under the data dir (database, write-ahead log, indexes) whose bytes contain `word`."""
+    return [
+        str(p.relative_to(data_dir))
+        for p in sorted(data_dir.rglob("*"))
+        if p.is_file() and word.encode() in p.read_bytes()
+    ]
+
+
+async def test_forgetting_leaves_no_copy_anywhere(make_server: Any) -> None:
+    backend = EchoBackend()
+    server = await make_server(backend)
+    chat = await server.chat("c1")
+    await chat.turn(f"My password for the bank is {SECRET}-42.")
+    await chat.turn("I love hiking in the mountains.")
+    other = await server.chat("c2")
+    quoted = await other.turn("Remind me what my bank password is.")
+    assert SECRET in quoted[-1]["text"]  # her reply repeats it (the echo backend quotes what it recalled)
+    data_dir = server.settings.data_dir
+    assert files_holding(data_dir, SECRET)  # the test can see the word while it is stored
+
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        memories = (await http.get("/api/memories")).json()
+        said = next(m for m in memories if m["kind"] == "turn" and SECRET in m["text"])
+        assert (await http.delete(f"/api/memories/{said['id']}")).status_code == 200
+        assert SECRET not in (await http.get("/api/export")).text
+        assert SECRET not in (await http.get("/api/memories")).text
+        for conversation in ("c1", "c2"):
+            assert SECRET not in (await http.get(f"/api/conversations/{conversation}/turns")).text
+        kept = (await http.get("/api/conversations/c1/turns")).json()
+        assert "I love hiking in the mountains." in [t["text"] for t in kept]  # the rest stays
+
+    assert files_holding(data_dir, SECRET) == []  # not in the database, its WAL, or the index files
+    await chat.turn("What do you know about me?")
+    assert SECRET not in str(list(backend.prompts)[-1])  # nor in what the model reads next
+    await server.stop()
+    assert files_holding(data_dir, SECRET) == []
+
+
+async def test_a_forgotten_word_said_elsewhere_keeps_those_replies(store: MemoryStore) -> None:
+    """Only her replies that quote what was forgotten go, not every reply sharing a common word."""
+    first = await store.log_turn("me", "c1", "user", "My sister Amy lives in Lisbon.")
+    await store.log_turn("me", "c1", "assistant", "Lisbon is lovely; say hi to Amy.")
+    second = await store.log_turn("me", "c1", "user", "I visited Lisbon last spring.")
+    await store.log_turn("me", "c1", "assistant", "What did you like most about Lisbon?")
+    await store.remember(
+        "me", "[2026-11-21] user: My sister Amy lives in Lisbon.", kind="turn", source=[first.id]
+    )
+    await store.remember(
+        "me", "[2026-11-21] user: I visited Lisbon last spring.", kind="turn", source=[second.id]
+    )
+    amy = (await store.memories("me", query="Amy"))[0]
+    assert await store.forget("me", amy.id) == 1
+    left = [t.text for t in await store.history("me", "c1", 10)]
+    assert left == ["I visited Lisbon last spring.", "What did you like most about Lisbon?"]
+
+
+async def test_deleting_a_user_leaves_no_word_of_theirs_in_any_file(store: MemoryStore) -> None:
+    said = await store.log_turn("ana", "c1", "user", f"My locker code is {SECRET}.")
+    await store.log_turn("ana", "c1", "assistant", f"Noted: {SECRET}.")
+    await store.remember(
+        "ana", f"[2026-11-21] user: My locker code is {SECRET}.", kind="turn", source=[said.id]
+    )
+    await store.remember("bob", "[2026-11-21] user: I like trains.", kind="turn")
+    assert files_holding(store.data_dir, SECRET)
+    await store.delete_user("ana")
+    assert files_holding(store.data_dir, SECRET) == []
+    assert await store.count("bob") == {"turn": 1}  # nobody else's memories go
