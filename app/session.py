@@ -8,6 +8,7 @@ import time
 from collections import defaultdict
 from collections.abc import AsyncGenerator, AsyncIterator, Coroutine, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from app.backends.base import Backend, BackendError, GenParams, Message, approx_tokens
@@ -118,13 +119,24 @@ class ChatSession:
             self._waiting.cancel()
 
     async def respond(
-        self, text: str, *, history: Sequence[PromptTurn] | None = None, extra_system: str | None = None
+        self,
+        text: str,
+        *,
+        history: Sequence[PromptTurn] | None = None,
+        extra_system: str | None = None,
+        store: bool = True,
     ) -> AsyncGenerator[ServerFrame, None]:
         """Store the message, recall, prompt, stream the reply, store it, then learn in the background."""
         # An API client may bring its own `history` (used instead of the stored conversation) and its
-        # own system message (`extra_system`, added after the persona).
+        # own system message (`extra_system`, added after the persona). `store=False` is a request that is
+        # not the person talking (a client's chore, or an explicit opt-out): answered, never stored or
+        # learned from, so it cannot come back later as something they said.
         self._cancel = False
         started = time.perf_counter()
+        if not store:
+            async for frame in self._respond_unstored(text, history or [], extra_system):
+                yield frame
+            return
         said = await self.store.log_turn(
             self.user, self.conversation, "user", text
         )  # before anything can fail
@@ -152,16 +164,7 @@ class ChatSession:
 
         if history is None:
             history = [PromptTurn(t.role, t.text) for t in stored if t.id != said.id]
-        messages = build_messages(
-            self.persona,
-            [PromptMemory(r.memory.text) for r in recalled],
-            history,
-            text,
-            budget=self.config.context_tokens - self.config.params.max_tokens,
-            today=said.created_at[:10],
-            count_tokens=getattr(self.backend, "count_tokens", approx_tokens),
-            extra_system=extra_system,
-        )
+        messages = self._prompt(recalled, history, text, said.created_at[:10], extra_system)
         parts: list[str] = []
         first_token_ms: float | None = None
         failure: BackendError | None = None
@@ -196,6 +199,49 @@ class ChatSession:
             interrupted=self._cancel,
             timings=timings,
         )
+
+    def _prompt(
+        self,
+        recalled: Sequence[RecalledMemoryValue],
+        history: Sequence[PromptTurn],
+        text: str,
+        today: str,
+        extra_system: str | None,
+    ) -> list[Message]:
+        """The messages for the model: persona, memories, history and the turn, within the budget."""
+        return build_messages(
+            self.persona,
+            [PromptMemory(r.memory.text) for r in recalled],
+            history,
+            text,
+            budget=self.config.context_tokens - self.config.params.max_tokens,
+            today=today,
+            count_tokens=getattr(self.backend, "count_tokens", approx_tokens),
+            extra_system=extra_system,
+        )
+
+    async def _respond_unstored(
+        self, text: str, history: Sequence[PromptTurn], extra_system: str | None
+    ) -> AsyncGenerator[ServerFrame, None]:
+        """Answer without writing anything: recall (read-only), prompt, stream; no log, no learning."""
+        try:
+            recalled = await self.store.recall(self.user, text, k=self.config.recall_k)
+        except Exception as exc:
+            log.error("recall failed for %s: %r", self.user, exc)
+            yield Error(code="memory_error", message="I couldn't reach my memory just now.")
+            return
+        yield recalled_frame(recalled)
+        today = datetime.now().astimezone().date().isoformat()
+        messages = self._prompt(recalled, history, text, today, extra_system)
+        parts: list[str] = []
+        try:
+            async for delta in self._stream(messages):
+                parts.append(delta)
+                yield Delta(text=delta)
+        except BackendError as exc:
+            yield Error(code=exc.code, message=str(exc))
+            return
+        yield Done(text="".join(parts), turn_id=0, user_turn_id=0, interrupted=self._cancel)
 
     async def _stream(self, messages: list[Message]) -> AsyncIterator[str]:
         """The backend's deltas until it ends or the turn is cancelled (then generation stops too)."""
