@@ -7,6 +7,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from persona.lorebook import LoreEntry
+
 
 class PersonaError(ValueError):
     """A persona file is missing, unreadable or invalid; the message names the file and field."""
@@ -23,12 +25,24 @@ class Persona(BaseModel):
     voice: str = ""
     boundaries: list[str] = Field(default_factory=list)
     greeting: str = Field(min_length=1)
+    # What character cards bring besides the above (all optional; see persona/cards.py).
+    scenario: str = ""
+    examples: str = ""  # example dialogue, as the card wrote it
+    post_history: str = ""  # the card's post-history instructions: kept last in her system text
+    greetings: list[str] = Field(default_factory=list)  # alternate greetings
+    lorebook: list[LoreEntry] = Field(default_factory=list)
 
     def system_text(self) -> str:
         """The persona part of the system message (identical every turn, so it can be cached)."""
         parts = [self.system.strip()]
         if self.voice.strip():
             parts.append(self.voice.strip())
+        if self.scenario.strip():
+            parts.append(f"Scenario: {self.scenario.strip()}")
+        if self.examples.strip():
+            parts.append(f"How you talk, for example:\n{self.examples.strip()}")
+        if self.post_history.strip():
+            parts.append(self.post_history.strip())
         return "\n".join(parts)
 
 
