@@ -1,8 +1,9 @@
 """What real clients send to /v1: SillyTavern's message shapes, Open WebUI's chores, opt-outs, refusals.
 
-The request bodies under tests/fixtures/ are the clients' own: SillyTavern's were captured from its
-server log while it talked to Samantha (tests/browser/test_sillytavern.py drives it live); Open WebUI's
-are built from its source (its task prompt templates and payloads), since it is too large to run here.
+The request bodies under tests/fixtures/ are the clients' own: SillyTavern 1.19.0's were captured from its
+server log while it talked to Samantha (tests/browser/test_sillytavern.py drives it live; the "continue
+prefill" one is that capture less the nudge, which is what the option does in its source). Open WebUI's are
+built from its source (its task prompt templates and payloads), since it is too large to run here.
 """
 
 from __future__ import annotations
@@ -36,6 +37,16 @@ async def post(server: Any, body: dict[str, Any], **headers: str) -> httpx.Respo
         return await http.post("/v1/chat/completions", json=body, headers=headers)
 
 
+def reply_text(response: httpx.Response) -> str:
+    """Her reply, from a whole completion or from the server-sent events of a streamed one."""
+    if not response.headers["content-type"].startswith("text/event-stream"):
+        return str(response.json()["choices"][0]["message"]["content"])
+    events = [line[6:] for line in response.text.splitlines() if line.startswith("data: {")]
+    return "".join(
+        json.loads(e)["choices"][0]["delta"].get("content", "") for e in events if '"choices":[{' in e
+    )
+
+
 async def said(server: Any, conversation: str = "openai") -> list[tuple[str, str]]:
     async with httpx.AsyncClient(base_url=server.url) as http:
         turns = (await http.get(f"/api/conversations/{conversation}/turns")).json()
@@ -61,7 +72,7 @@ async def test_post_history_instructions_after_the_message_are_her_instructions(
     assert backend.prompts[-1][-1]["content"] == body["messages"][-2]["content"]  # the turn: the person's
     assert await said(server) == [
         ("user", body["messages"][-2]["content"]),
-        ("assistant", response.json()["choices"][0]["message"]["content"]),
+        ("assistant", reply_text(response)),
     ]
 
 
