@@ -2,7 +2,8 @@
 
 The request bodies under tests/fixtures/ are the clients' own: SillyTavern 1.19.0's were captured from its
 server log while it talked to Samantha (tests/browser/test_sillytavern.py drives it live; the "continue
-prefill" one is that capture less the nudge, which is what the option does in its source). Open WebUI's are
+prefill" one is that capture less the nudge, and the impersonate one has its default impersonation prompt
+instead, which is what its source sends). Open WebUI's are
 built from its source (its task prompt templates and payloads), since it is too large to run here.
 """
 
@@ -76,11 +77,11 @@ async def test_post_history_instructions_after_the_message_are_her_instructions(
     ]
 
 
-@pytest.mark.parametrize("name", ["sillytavern/continue.json", "sillytavern/continue_prefill.json"])
+@pytest.mark.parametrize("name", ["continue.json", "continue_prefill.json", "impersonate.json"])
 async def test_continue_answers_without_storing_the_message_again(make_server: Any, name: str) -> None:
     backend = EchoBackend()
     server = await make_server(backend)
-    body = fixture(name)
+    body = fixture(f"sillytavern/{name}")
     response = await post(server, body)
     assert response.status_code == 200, response.text
     assert response.headers["x-samantha-stored"].startswith("no; she had already answered")

@@ -29,6 +29,7 @@ async def test_one_samantha_on_another_stores_each_turn_once(make_server: Any) -
     front = await make_server(remote(back.url), backend="openai", base_url=back.url + "/v1", facts="model")
     # The front asked the back for its model at start: /health names it before any turn.
     assert (await get(front, "/health"))["model"] == "samantha"
+    assert (await get(front, "/v1/models"))["data"][0]["backend_model"] == "samantha"
     chat = await front.chat("walks")
     frames = await chat.turn("My sister Lena lives in Porto")
     assert frames[-1]["type"] == "done"
