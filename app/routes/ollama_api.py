@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
+from starlette.exceptions import HTTPException
 
 from app.auth import AuthError, resolve_user
 from app.protocol import Delta, Done, Error
@@ -57,6 +58,8 @@ class OllamaRoute(APIRoute):
                 problem = explain(exc)
             except APIError as exc:
                 problem = exc
+            except HTTPException as exc:  # e.g. FastAPI's "error parsing the body"
+                problem = APIError(exc.status_code, ErrorDetail(message=str(exc.detail)))
             return JSONResponse({"error": problem.detail.message}, status_code=problem.status)
 
         return route
@@ -65,8 +68,23 @@ class OllamaRoute(APIRoute):
 router = APIRouter(prefix="/api", tags=["ollama"], route_class=OllamaRoute)
 
 
+class OllamaError(BaseModel):
+    error: str
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": OllamaError} for status in (400, 401, 429, 500, 502, 503, 504)
+}
+TURN: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/x-ndjson": {"schema": {"type": "string"}}}},
+    **ERRORS,
+}
+
+
 class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    # Unknown fields are ignored (clients send keep_alive, think, tools ...); known ones are strict: a
+    # `stream: 0` or `top_p: false` is a mistake to report, not a value to guess.
+    model_config = ConfigDict(extra="ignore", strict=True)
 
 
 class Options(_Lenient):
@@ -188,7 +206,7 @@ async def answer(
     return JSONResponse(finish(kind, done.text), headers=headers)
 
 
-@router.post("/chat")
+@router.post("/chat", responses=TURN)
 async def chat(
     body: ChatBody,
     services: ServicesDep,
@@ -207,7 +225,7 @@ async def chat(
     return await answer("chat", request, body.stream, services, user, conversation, store)
 
 
-@router.post("/generate")
+@router.post("/generate", responses=TURN)
 async def generate(
     body: GenerateBody,
     services: ServicesDep,
@@ -243,19 +261,19 @@ def model_entry(services: Services) -> dict[str, Any]:
     }
 
 
-@router.get("/tags")
+@router.get("/tags", responses={401: {"model": OllamaError}})
 async def tags(services: ServicesDep, user: OllamaUserDep) -> dict[str, Any]:
     """The one model here, as `ollama list` shows models."""
     return {"models": [model_entry(services)]}
 
 
-@router.get("/ps")
+@router.get("/ps", responses={401: {"model": OllamaError}})
 async def running(services: ServicesDep, user: OllamaUserDep) -> dict[str, Any]:
     """The loaded model (she is always loaded while the server runs)."""
     return {"models": [model_entry(services) | {"expires_at": "0001-01-01T00:00:00Z", "size_vram": 0}]}
 
 
-@router.post("/show")
+@router.post("/show", responses={401: {"model": OllamaError}})
 async def show(services: ServicesDep, user: OllamaUserDep) -> dict[str, Any]:
     """What clients ask before they chat: details and capabilities (text completion only)."""
     entry = model_entry(services)

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.routing import APIRoute
 from openai.types import CompletionUsage
 from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessage
 from openai.types.chat.chat_completion import Choice
@@ -215,7 +216,15 @@ async def chat_completions(
 
 @router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
 async def unknown(path: str, request: Request) -> Response:
-    """Any other /v1 path: a 404 in OpenAI's shape (the SDK shows its message), naming what exists."""
+    """Any other /v1 path or method: a 404 or 405 in OpenAI's shape (the SDK shows its message)."""
+    allowed = sorted(
+        {m for r in router.routes if isinstance(r, APIRoute) and r.path_regex.match(request.url.path)
+         for m in r.methods or () if r.name != "unknown"}
+    )  # fmt: skip
+    if allowed:
+        message = f"/v1/{path} takes {' or '.join(allowed)}, not {request.method}"
+        body = ErrorBody(error=ErrorDetail(message=message, code="method_not_allowed")).model_dump()
+        return JSONResponse(body, status_code=405, headers={"Allow": ", ".join(allowed)})
     message = (
         f"Samantha has no {request.method} /v1/{path}; she offers GET /v1/models, GET /v1/models/{{id}} "
         "and POST /v1/chat/completions"
