@@ -189,8 +189,11 @@ class MemoryStore:
                 sql += " AND m.kind = ?"
                 params.append(kind)
             if query and query.strip():
+                match = words.fts_query(query, any_word=False)
+                if not match:  # no words at all (an emoji, punctuation): nothing can match, and FTS5
+                    return []  # would call an empty query a syntax error
                 sql += " AND m.id IN (SELECT rowid FROM memories_fts WHERE memories_fts MATCH ?)"
-                params.append(words.fts_query(query, any_word=False))
+                params.append(match)
             sql += " ORDER BY m.id DESC LIMIT ?"
             params.append(limit)
             return [recall.to_memory(self._conn, r) for r in self._q(sql, params)]
