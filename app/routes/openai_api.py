@@ -54,8 +54,10 @@ router = APIRouter(prefix="/v1", tags=["openai"], route_class=OpenAIRoute)
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody} for status in (400, 401, 429, 500, 502, 503, 504)
 }
+SSE_EVENT = {"type": "object", "properties": {"data": {"type": "string"}}, "required": ["data"]}
 COMPLETION: dict[int | str, dict[str, Any]] = {
-    200: {"model": ChatCompletion, "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+    # With `stream: true`, server-sent events: each one's `data` is a chat.completion.chunk (JSON), or [DONE].
+    200: {"model": ChatCompletion, "content": {"text/event-stream": {"schema": SSE_EVENT}}},
     **ERRORS,
 }
 
