@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: run test lint bench bench-memory bench-companion setup browser clean
+.PHONY: run test lint bench bench-memory bench-companion setup browser sillytavern clean
 
 setup: $(STAMP)
 
@@ -25,6 +25,11 @@ browser:
 	  echo "installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# SillyTavern from the npm registry, for tests/browser/test_sillytavern.py; cached outside the repo
+# (~/.cache/samantha-clients, or $$SAMANTHA_CLIENT_CACHE). The test installs it too when it is missing.
+sillytavern: $(STAMP)
+	$(BIN)/python -c "from tests.browser.sillytavern import install; print('SillyTavern in', install())"
+
 run: $(STAMP)
 	$(BIN)/samantha serve $(ARGS)
 
@@ -33,7 +38,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check app memory persona tests bench
 	$(BIN)/mypy
 
-test: $(STAMP) browser lint
+test: $(STAMP) browser sillytavern lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The peers bench/peers.py compares against (chromadb, mem0ai) come from the `bench` extra, installed

@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from app.backends import Backend
 from app.config import PROJECT_ROOT, Settings
 from app.guard import Guard, split_list
-from app.routes import api, openai_api, ws
+from app.routes import api, ollama_api, openai_api, ws
 from app.services import open_services
 from memory.embedder import Embedder
 from memory.store import MemoryStore
@@ -58,6 +58,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(ws.router)
     app.include_router(openai_api.router)
+    app.include_router(ollama_api.router)
     if (WEB_DIR / "index.html").is_file():
         # The page at "/" and its files under /static: a catch-all mount at "/" would answer every unknown
         # API path itself (404 for GET, 405 for the rest), hiding the API's own answers.

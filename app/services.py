@@ -129,6 +129,8 @@ async def open_services(
         if settings.seeds_dir is not None:
             await asyncio.to_thread(ingest_seeds, store, settings.seeds_dir)
         model = backend if backend is not None else await asyncio.to_thread(create_backend, settings)
+        if (ask := getattr(model, "ask_model", None)) is not None:
+            await ask()  # a remote server names its model now, not at the first turn
     except BaseException:
         if memory is None:
             await store.aclose()

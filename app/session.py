@@ -9,6 +9,7 @@ import time
 from collections import defaultdict
 from collections.abc import AsyncGenerator, Coroutine, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from app.backends.base import Backend, BackendError, GenParams, Message, approx_tokens
@@ -121,13 +122,24 @@ class ChatSession:
             self._waiting.cancel()
 
     async def respond(
-        self, text: str, *, history: Sequence[PromptTurn] | None = None, extra_system: str | None = None
+        self,
+        text: str,
+        *,
+        history: Sequence[PromptTurn] | None = None,
+        extra_system: str | None = None,
+        store: bool = True,
     ) -> AsyncGenerator[ServerFrame, None]:
         """Store the message, recall, prompt, stream the reply, store it, then learn in the background."""
         # An API client may bring its own `history` (used instead of the stored conversation) and its
-        # own system message (`extra_system`, added after the persona).
+        # own system message (`extra_system`, added after the persona). `store=False` is a request that is
+        # not the person talking (a client's chore, or an explicit opt-out): answered, never stored or
+        # learned from, so it cannot come back later as something they said.
         self._cancel = False
         started = time.perf_counter()
+        if not store:
+            async for frame in self._respond_unstored(text, history or [], extra_system):
+                yield frame
+            return
         said = await self.store.log_turn(
             self.user, self.conversation, "user", text
         )  # before anything can fail
@@ -155,35 +167,17 @@ class ChatSession:
 
         if history is None:
             history = [PromptTurn(t.role, t.text) for t in stored if t.id != said.id]
-        # In a thread: a model's own tokenizer over a long prompt would hold the event loop.
-        messages = await asyncio.to_thread(
-            build_messages,
-            self.persona,
-            [PromptMemory(r.memory.text, r.memory.kind) for r in recalled],
-            history,
-            text,
-            budget=self.config.context_tokens - self.config.params.max_tokens,
-            today=said.created_at[:10],
-            count_tokens=getattr(self.backend, "count_tokens", approx_tokens),
-            extra_system=extra_system,
-        )
+        messages = await self._prompt(recalled, history, text, said.created_at[:10], extra_system)
         parts: list[str] = []
         first_token_ms: float | None = None
         failure: BackendError | None = None
-        guard = self._guard(messages) if self.backend.speaks else None
-        generated = 0
         try:
-            async with contextlib.aclosing(self._stream(messages)) as stream:
-                async for delta in stream:
-                    generated += 1
-                    shown = guard.feed(delta) if guard else delta
-                    if shown:
-                        if first_token_ms is None:
-                            first_token_ms = (time.perf_counter() - started) * 1000
-                        parts.append(shown)
-                        yield Delta(text=shown)
-                    if guard and guard.stopped:
-                        break  # closing the stream stops generation
+            async with contextlib.aclosing(self._speak(messages)) as speech:
+                async for shown in speech:
+                    if first_token_ms is None:
+                        first_token_ms = (time.perf_counter() - started) * 1000
+                    parts.append(shown)
+                    yield Delta(text=shown)
         except BackendError as exc:
             failure = exc
         except (asyncio.CancelledError, GeneratorExit):
@@ -191,13 +185,6 @@ class ChatSession:
             await self._finish(said, parts, interrupted=True)
             raise
 
-        if guard and not self._cancel:  # the last clause, held back until the stream ended
-            cut_off = failure is None and generated >= self.config.params.max_tokens
-            if tail := guard.finish(cut_off=cut_off):
-                if first_token_ms is None:
-                    first_token_ms = (time.perf_counter() - started) * 1000
-                parts.append(tail)
-                yield Delta(text=tail)
         reply = await self._finish(said, parts, interrupted=failure is not None or self._cancel)
         if failure is not None:
             log.warning("backend %s failed: %s", self.backend.name, failure)
@@ -217,6 +204,52 @@ class ChatSession:
             timings=timings,
         )
 
+    async def _prompt(
+        self,
+        recalled: Sequence[RecalledMemoryValue],
+        history: Sequence[PromptTurn],
+        text: str,
+        today: str,
+        extra_system: str | None,
+    ) -> list[Message]:
+        """The messages for the model: persona, history, her notes and the turn, within the budget."""
+        # In a thread: a model's own tokenizer over a long prompt would hold the event loop.
+        return await asyncio.to_thread(
+            build_messages,
+            self.persona,
+            [PromptMemory(r.memory.text, r.memory.kind) for r in recalled],
+            history,
+            text,
+            budget=self.config.context_tokens - self.config.params.max_tokens,
+            today=today,
+            count_tokens=getattr(self.backend, "count_tokens", approx_tokens),
+            extra_system=extra_system,
+        )
+
+    async def _respond_unstored(
+        self, text: str, history: Sequence[PromptTurn], extra_system: str | None
+    ) -> AsyncGenerator[ServerFrame, None]:
+        """Answer without writing anything: recall (read-only), prompt, stream; no log, no learning."""
+        try:
+            recalled = await self.store.recall(self.user, text, k=self.config.recall_k)
+        except Exception as exc:
+            log.error("recall failed for %s: %r", self.user, exc)
+            yield Error(code="memory_error", message="I couldn't reach my memory just now.")
+            return
+        yield recalled_frame(recalled)
+        today = datetime.now().astimezone().date().isoformat()
+        messages = await self._prompt(recalled, history, text, today, extra_system)
+        parts: list[str] = []
+        try:
+            async with contextlib.aclosing(self._speak(messages)) as speech:
+                async for shown in speech:
+                    parts.append(shown)
+                    yield Delta(text=shown)
+        except BackendError as exc:
+            yield Error(code=exc.code, message=str(exc))
+            return
+        yield Done(text="".join(parts), turn_id=0, user_turn_id=0, interrupted=self._cancel)
+
     def _guard(self, messages: list[Message]) -> ReplyGuard:
         """The rules for this reply; what she may state about the person is what reached the prompt."""
         # Her notes, the client's own system text and what the person said; not the persona's examples
@@ -225,6 +258,31 @@ class ChatSession:
         told = [m["content"] for m in messages[1:] if m["role"] != "assistant"]
         evidence = "\n".join([messages[0]["content"].replace(persona, "", 1), *told])
         return ReplyGuard(evidence=evidence, max_words=self.config.max_words)
+
+    async def _speak(self, messages: list[Message]) -> AsyncGenerator[str, None]:
+        """Her reply as it may be shown: the backend's stream through the reply rules (persona/guard.py).
+
+        A BackendError still lets through the clause held back before it, then propagates."""
+        guard = self._guard(messages) if self.backend.speaks else None
+        generated = 0
+        failure: BackendError | None = None
+        try:
+            async with contextlib.aclosing(self._stream(messages)) as stream:
+                async for delta in stream:
+                    generated += 1
+                    shown = guard.feed(delta) if guard else delta
+                    if shown:
+                        yield shown
+                    if guard and guard.stopped:
+                        break  # closing the stream stops generation
+        except BackendError as exc:
+            failure = exc
+        if guard and not self._cancel:  # the last clause, held back until the stream ended
+            cut_off = failure is None and generated >= self.config.params.max_tokens
+            if tail := guard.finish(cut_off=cut_off):
+                yield tail
+        if failure is not None:
+            raise failure
 
     async def _stream(self, messages: list[Message]) -> AsyncGenerator[str, None]:
         """The backend's deltas until it ends or the turn is cancelled (then generation stops too)."""

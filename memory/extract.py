@@ -191,7 +191,12 @@ async def extract_with_model(backend: Backend, text: str) -> list[Fact]:
     ]
     try:
         reply = "".join(
-            [d async for d in backend.generate(messages, GenParams(max_tokens=200, temperature=0))]
+            [
+                d
+                async for d in backend.generate(
+                    messages, GenParams(max_tokens=200, temperature=0, store=False)
+                )
+            ]
         )
         start, end = reply.find("["), reply.rfind("]")
         if start == -1 or end < start:

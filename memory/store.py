@@ -193,8 +193,8 @@ class MemoryStore:
                 params.append(kind)
             if query and query.strip():
                 match = words.fts_query(query, any_word=False)
-                if not match:  # only punctuation or emoji: no word to look for, so nothing matches
-                    return []
+                if not match:  # no words at all (an emoji, punctuation): nothing can match, and FTS5
+                    return []  # would call an empty query a syntax error
                 sql += " AND m.id IN (SELECT rowid FROM memories_fts WHERE memories_fts MATCH ?)"
                 params.append(match)
             sql += " ORDER BY m.id DESC LIMIT ?"

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from persona.lorebook import LoreEntry
+
 
 class PersonaError(ValueError):
     """A persona file is missing, unreadable or invalid; the message names the file and field."""
@@ -33,17 +35,29 @@ class Persona(BaseModel):
     boundaries: list[str] = Field(default_factory=list)
     examples: list[Example] = Field(default_factory=list)
     greeting: str = Field(min_length=1)
+    # What character cards bring besides the above (all optional; see persona/cards.py).
+    scenario: str = ""
+    example_dialogue: str = ""  # a card's example dialogue, as the card wrote it
+    post_history: str = ""  # the card's post-history instructions: kept last in her system text
+    greetings: list[str] = Field(default_factory=list)  # alternate greetings
+    lorebook: list[LoreEntry] = Field(default_factory=list)
 
     def system_text(self) -> str:
         """The persona part of the system message (identical every turn, so it can be cached)."""
         parts = [self.system.strip()]
         if self.voice.strip():
             parts.append(self.voice.strip())
+        if self.scenario.strip():
+            parts.append(f"Scenario: {self.scenario.strip()}")
         if self.boundaries:
             parts.append("Always:\n" + "\n".join(f"- {rule}" for rule in self.boundaries))
         if self.examples:
             shown = "\n".join(f"Them: {e.user}\nYou: {e.reply}" for e in self.examples)
             parts.append(f"Examples of how you answer (not real conversations):\n{shown}")
+        if self.example_dialogue.strip():
+            parts.append(f"How you talk, for example:\n{self.example_dialogue.strip()}")
+        if self.post_history.strip():
+            parts.append(self.post_history.strip())
         return "\n\n".join(parts)
 
 

@@ -9,6 +9,7 @@ from datetime import date
 from typing import Literal
 
 from app.backends.base import Message, approx_tokens
+from persona.lorebook import LORE_SHARE, lore_block
 from persona.notes import render_note
 from persona.persona import Persona
 
@@ -96,6 +97,11 @@ def build_messages(
     user = clean(user_text)
     # The date line, the memory header and each message's template tokens: a fixed allowance.
     used = count_tokens(persona_text) + count_tokens(user) + count_tokens(MEMORY_HEADER + NOTES_RULE) + 32
+    # Lorebook entries whose keys were just said (persona/lorebook.py), within a share of the budget. They
+    # change from turn to turn, so they go with the notes, after the history that stays cached.
+    recent = [user, *(t.text for t in reversed(history))]
+    lore = clean(lore_block(persona.lorebook, recent, budget=budget // LORE_SHARE, count_tokens=count_tokens))
+    used += count_tokens(lore) + 2 if lore else 0
 
     notes: list[str] = []
     for memory in memories:
@@ -117,7 +123,11 @@ def build_messages(
         used += cost
     kept.reverse()
 
-    notes_message: Message = {"role": "system", "content": f"Today is {spoken_date(today)}.\n{memory_block}"}
+    lore_part = f"{lore}\n\n" if lore else ""
+    notes_message: Message = {
+        "role": "system",
+        "content": f"{lore_part}Today is {spoken_date(today)}.\n{memory_block}",
+    }
     return [
         {"role": "system", "content": persona_text},
         *kept,

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import base64
 import json
-import struct
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +13,7 @@ import pytest
 from app.config import DEFAULT_PERSONA
 from persona.cards import card_to_persona, persona_to_card, persona_to_toml, read_card
 from persona.persona import PersonaError, load_persona
+from tests.cardfiles import png_with_cards
 
 CARD = {
     "spec": "chara_card_v2",
@@ -36,21 +34,8 @@ CARD = {
 
 
 def png_with_card(card: dict[str, Any]) -> bytes:
-    """A real 1x1 PNG carrying the card in a tEXt chunk, the way SillyTavern saves characters."""
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    text = b"chara\x00" + base64.b64encode(json.dumps(card).encode())
-    pixels = zlib.compress(b"\x00\xff\x00\x00")
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"tEXt", text)
-        + chunk(b"IDAT", pixels)
-        + chunk(b"IEND", b"")
-    )
+    """A real 1x1 PNG carrying a V2 card in a tEXt chunk named "chara", as SillyTavern saved them."""
+    return png_with_cards(chara=card)
 
 
 @pytest.mark.parametrize("as_png", [False, True])
@@ -83,7 +68,11 @@ def test_samantha_exports_as_a_card_and_comes_back(tmp_path: Path) -> None:
     ("content", "message"),
     [
         (b"{not json", "not valid JSON"),
-        (json.dumps({"spec": "chara_card_v1", "name": "x"}).encode(), 'spec: expected "chara_card_v2"'),
+        (
+            json.dumps({"spec": "chara_card_v9", "data": {"name": "x"}}).encode(),
+            'spec: expected "chara_card_v2"',
+        ),
+        (json.dumps(["not", "a", "card"]).encode(), "a character card is a JSON object"),
         (json.dumps({"spec": "chara_card_v2", "data": {"description": "no name"}}).encode(), "data.name"),
         (json.dumps({"spec": "chara_card_v2", "data": {"name": ""}}).encode(), "data.name"),
         (json.dumps({"spec": "chara_card_v2", "data": {"name": "x", "tags": "oops"}}).encode(), "data.tags"),

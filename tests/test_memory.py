@@ -156,3 +156,9 @@ async def test_seeds_are_ingested_once_shared_and_read_only(store: MemoryStore) 
     assert (
         await store.recall("anyone", "What did reviewers think of Joaquin Phoenix?", k=3, shared=False) == []
     )
+
+
+async def test_listing_by_a_query_without_words_finds_nothing_instead_of_failing(store: MemoryStore) -> None:
+    await remember_all(store)
+    assert await store.memories("me", query="🇺🇸", kind="reflection") == []
+    assert await store.memories("me", query="?!") == []

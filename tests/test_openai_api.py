@@ -193,22 +193,23 @@ async def test_the_conversation_comes_from_the_header_or_the_user_field(make_ser
 async def test_bad_requests_are_400s_in_openais_shape(make_server: Any) -> None:
     server = await make_server()
     api = client(server)
-    with pytest.raises(
-        openai.BadRequestError, match=r'last message must be the user.s.*not "assistant"'
-    ) as bad:
+    with pytest.raises(openai.BadRequestError, match=r'no message from the person \(role "user"\)') as bad:
         await api.chat.completions.create(
             model="samantha",
-            messages=[{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}],
+            messages=[{"role": "system", "content": "hi"}, {"role": "assistant", "content": "hello"}],
         )
     assert bad.value.body == {
-        "message": 'the last message must be the user\'s (role "user"), not "assistant"',
+        "message": 'there is no message from the person (role "user") to answer; '
+        "this request has only: system, assistant",
         "type": "invalid_request_error",
         "param": "messages",
         "code": "invalid_request",
     }
-    with pytest.raises(openai.BadRequestError, match="no text"):
+    with pytest.raises(openai.BadRequestError, match="is empty, so there is nothing to answer"):
         await api.chat.completions.create(model="samantha", messages=[{"role": "user", "content": "  "}])
-    with pytest.raises(openai.BadRequestError, match="text only; the last message has image_url"):
+    with pytest.raises(
+        openai.BadRequestError, match=r"text only; the person's message \(messages\[0\]\) has image_url"
+    ):
         await api.chat.completions.create(
             model="samantha",
             messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}],

@@ -23,6 +23,8 @@ class GenParams:
     top_p: float = 0.95
     repeat_penalty: float = 1.3
     stop: tuple[str, ...] = field(default_factory=tuple)
+    # False for a chore such as fact extraction: a remote Samantha must not remember it as the person's words.
+    store: bool = True
 
 
 class BackendError(Exception):

@@ -96,6 +96,13 @@ class OpenAIBackend:
         self._checked = True
         return self.model_name
 
+    async def ask_model(self) -> None:
+        """Learn the model's name at start, so /health names it before the first turn; a failure waits."""
+        try:
+            await self._model()
+        except Exception as exc:  # the server may come up later; the first turn asks again and explains
+            log.warning("could not ask %s for its model yet: %s", self.base_url, exc)
+
     async def generate(self, messages: Sequence[Message], params: GenParams) -> AsyncIterator[str]:
         """Stream the reply's deltas; every failure becomes a BackendError with a readable message."""
         replying = False  # the server has started its reply: a failure from now on is mid-reply
@@ -109,14 +116,24 @@ class OpenAIBackend:
                 temperature=params.temperature,
                 top_p=params.top_p,
                 stop=list(params.stop) or None,
+                # A chore (fact extraction) repeats the person's words: a Samantha behind this one must
+                # not store them a second time. Other servers ignore the header.
+                extra_headers=None if params.store else {"X-Samantha-Store": "no"},
             )
             replying = True
             # Closing the stream (also when the turn is cancelled) drops the connection, which stops a
             # server that is still generating.
+            finished = False
             async with cast(AsyncStream[ChatCompletionChunk], stream) as chunks:
                 async for chunk in chunks:
                     if chunk.choices and chunk.choices[0].delta.content:
                         yield chunk.choices[0].delta.content
+                    finished = finished or bool(chunk.choices and chunk.choices[0].finish_reason)
+            if not finished:  # the stream ended, but the reply did not: a cut, not a whole answer
+                raise BackendError(
+                    f"the model server at {self.base_url} ended its stream mid-reply (no finish_reason)",
+                    code="backend_error",
+                )
         except BackendError:
             raise
         except Exception as exc:

@@ -9,13 +9,13 @@ import math
 import re
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from contextlib import aclosing
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.routing import APIRoute
 from openai.types import CompletionUsage
 from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessage
 from openai.types.chat.chat_completion import Choice
@@ -24,13 +24,12 @@ from openai.types.chat.chat_completion_chunk import ChoiceDelta
 from starlette.background import BackgroundTask
 
 from app.auth import AuthError, resolve_user
-from app.backends.base import GenParams, approx_tokens
-from app.protocol import MAX_TEXT_CHARS, Delta, Done, Error, ServerFrame
+from app.backends.base import approx_tokens
+from app.protocol import Delta, Done, Error
 from app.routes.deps import ServicesDep, bearer_token
 from app.routes.openai_models import (
     MODEL_ID,
     APIError,
-    ChatMessage,
     ChatRequest,
     ErrorBody,
     ErrorDetail,
@@ -38,9 +37,19 @@ from app.routes.openai_models import (
     ModelList,
     OpenAIRoute,
 )
+from app.routes.openai_turn import (
+    TurnTask,
+    bad_request,
+    begin_turn,
+    check_features,
+    gen_params,
+    read_turn,
+    store_wanted,
+    stored_header,
+    whole_reply,
+)
 from app.services import Services
 from app.session import TurnConfig
-from persona.prompt import PromptTurn
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +62,10 @@ router = APIRouter(prefix="/v1", tags=["openai"], route_class=OpenAIRoute)
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody} for status in (400, 401, 429, 500, 502, 503, 504)
 }
+SSE_EVENT = {"type": "object", "properties": {"data": {"type": "string"}}, "required": ["data"]}
 COMPLETION: dict[int | str, dict[str, Any]] = {
-    200: {"model": ChatCompletion, "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+    # With `stream: true`, server-sent events: each one's `data` is a chat.completion.chunk (JSON), or [DONE].
+    200: {"model": ChatCompletion, "content": {"text/event-stream": {"schema": SSE_EVENT}}},
     **ERRORS,
 }
 
@@ -73,6 +84,7 @@ ConversationHeader = Annotated[
     str | None,
     Header(alias="X-Samantha-Conversation", max_length=64, pattern=r"^[A-Za-z0-9_.-]+$"),
 ]
+StoreHeader = Annotated[str | None, Header(alias="X-Samantha-Store", max_length=8)]
 
 
 def conversation_id(header: str | None, client_user: str | None) -> str:
@@ -84,78 +96,6 @@ def conversation_id(header: str | None, client_user: str | None) -> str:
         slug = client_user if readable else hashlib.sha256(client_user.encode()).hexdigest()[:16]
         return f"openai-{slug}"
     return DEFAULT_CONVERSATION
-
-
-def bad_request(message: str) -> APIError:
-    """A 400 about the messages."""
-    return APIError(400, ErrorDetail(message=message, param="messages", code="invalid_request"))
-
-
-def read_messages(messages: list[ChatMessage]) -> tuple[str, list[PromptTurn], str]:
-    """The client's system text, its earlier user/assistant messages, and the turn (the last message)."""
-    *earlier, last = messages
-    if last.role != "user":
-        raise bad_request(f'the last message must be the user\'s (role "user"), not "{last.role}"')
-    if isinstance(last.content, list) and (kinds := {p.type for p in last.content} - {"text"}):
-        raise bad_request(f"Samantha reads text only; the last message has {', '.join(sorted(kinds))}")
-    text = last.text()
-    if not text.strip():
-        raise bad_request("the last message has no text")
-    if len(text) > MAX_TEXT_CHARS:
-        raise bad_request(f"the last message is longer than {MAX_TEXT_CHARS} characters")
-    system = "\n\n".join(m.text() for m in messages if m.role in ("system", "developer") and m.text())
-    history = [
-        PromptTurn("user" if m.role == "user" else "assistant", m.text())
-        for m in earlier
-        if m.role in ("user", "assistant") and m.text().strip()
-    ]
-    return system, history, text
-
-
-def gen_params(base: GenParams, body: ChatRequest) -> GenParams:
-    """The server's generation parameters with the request's own applied."""
-    limit = body.max_completion_tokens or body.max_tokens
-    stop = (body.stop,) if isinstance(body.stop, str) else tuple(body.stop or ())
-    return replace(
-        base,
-        max_tokens=min(limit, base.max_tokens) if limit else base.max_tokens,
-        temperature=base.temperature if body.temperature is None else body.temperature,
-        top_p=body.top_p or base.top_p,
-        stop=stop or base.stop,
-    )
-
-
-class TurnTask:
-    """A session turn in a task of its own, so a client that leaves cancels it once (as on /ws)."""
-
-    def __init__(self, frames: AsyncGenerator[ServerFrame, None]) -> None:
-        self._queue: asyncio.Queue[ServerFrame] = asyncio.Queue()
-        self._task = asyncio.create_task(self._pump(frames))
-        self._cancelled = False
-
-    async def _pump(self, frames: AsyncGenerator[ServerFrame, None]) -> None:
-        try:
-            async with aclosing(frames):
-                async for frame in frames:
-                    self._queue.put_nowait(frame)
-        except Exception as exc:
-            log.error("turn failed: %r", exc)
-        finally:  # read only if the session ended without a done or error frame of its own
-            self._queue.put_nowait(Error(code="internal", message="Something went wrong on my side."))
-
-    async def next(self) -> Delta | Done | Error:
-        """The next reply frame (recalled memories are not part of OpenAI's answer)."""
-        while True:
-            frame = await self._queue.get()
-            if isinstance(frame, Delta | Done | Error):
-                return frame
-
-    async def close(self) -> None:
-        """Stop the turn if it still runs (the session keeps a partial reply, marked interrupted)."""
-        if not self._cancelled:
-            self._cancelled = True
-            self._task.cancel()
-        await asyncio.wait({self._task})
 
 
 @dataclass
@@ -270,30 +210,30 @@ async def get_model(model: str, services: ServicesDep, user: ApiUserDep) -> Mode
 
 @router.post("/chat/completions", responses=COMPLETION)
 async def chat_completions(
-    body: ChatRequest, services: ServicesDep, user: ApiUserDep, conversation: ConversationHeader = None
+    body: ChatRequest,
+    services: ServicesDep,
+    user: ApiUserDep,
+    conversation: ConversationHeader = None,
+    store: StoreHeader = None,
 ) -> Response:
-    """Samantha's reply to the last user message, streamed as server-sent events or whole."""
-    system, history, text = read_messages(body.messages)
+    """Samantha's reply to the person's last message, streamed as server-sent events or whole."""
+    check_features(body)
+    asked = read_turn(body.messages, opted_out=store_wanted(store, body))
     if wait := services.limiter.wait_time(user):
         message = f"too many requests; try again in {wait:.0f} s"
-        retry = {
-            "Retry-After": str(math.ceil(wait))
-        }  # what clients (the OpenAI SDK too) wait before retrying
+        # What clients (the OpenAI SDK too) wait before retrying.
+        retry = {"Retry-After": str(math.ceil(wait))}
         raise APIError(429, ErrorDetail(message=message, type="requests", code="rate_limit_exceeded"), retry)
-    cap = services.settings.history_turns
-    session = services.session(user, conversation_id(conversation, body.user))
-    session.config = replace(session.config, params=gen_params(session.config.params, body))
+    config = services.turn_config()
+    config = replace(config, params=gen_params(config.params, body))
     count: Callable[[str], int] = getattr(services.backend, "count_tokens", approx_tokens)
     # Counted in a thread: a model's tokenizer over a long request held the event loop for seconds.
-    prompt_tokens = await asyncio.to_thread(fit_budget, count, services, session.config, body)
+    prompt_tokens = await asyncio.to_thread(fit_budget, count, services, config, body)
+    session, turn, first = await begin_turn(
+        services, user, conversation_id(conversation, body.user), asked, body
+    )
     reply = Reply(count, session.config.params.max_tokens, prompt_tokens)
-    headers = {"X-Samantha-Conversation": session.conversation}
-
-    turn = TurnTask(session.respond(text, history=history[-cap:] if cap else [], extra_system=system))
-    first = await turn.next()
-    if isinstance(first, Error):  # nothing was sent yet: a proper HTTP error
-        await turn.close()
-        raise APIError.from_frame(first)
+    headers = {"X-Samantha-Conversation": session.conversation, "X-Samantha-Stored": stored_header(asked)}
     if body.stream:
         include_usage = body.stream_options is not None and body.stream_options.include_usage
         headers |= {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -303,12 +243,23 @@ async def chat_completions(
             headers=headers,
             background=BackgroundTask(turn.close),  # also when the stream never started
         )
-    try:
-        frame: Delta | Done | Error = first
-        while isinstance(frame, Delta):
-            frame = await turn.next()
-    finally:
-        await turn.close()
-    if isinstance(frame, Error):
-        raise APIError.from_frame(frame)
-    return JSONResponse(reply.completion(frame.text).model_dump(exclude_unset=True), headers=headers)
+    done = await whole_reply(turn, first)
+    return JSONResponse(reply.completion(done.text).model_dump(exclude_unset=True), headers=headers)
+
+
+@router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+async def unknown(path: str, request: Request) -> Response:
+    """Any other /v1 path or method: a 404 or 405 in OpenAI's shape (the SDK shows its message)."""
+    allowed = sorted(
+        {m for r in router.routes if isinstance(r, APIRoute) and r.path_regex.match(request.url.path)
+         for m in r.methods or () if r.name != "unknown"}
+    )  # fmt: skip
+    if allowed:
+        message = f"/v1/{path} takes {' or '.join(allowed)}, not {request.method}"
+        body = ErrorBody(error=ErrorDetail(message=message, code="method_not_allowed")).model_dump()
+        return JSONResponse(body, status_code=405, headers={"Allow": ", ".join(allowed)})
+    message = (
+        f"Samantha has no {request.method} /v1/{path}; she offers GET /v1/models, GET /v1/models/{{id}} "
+        "and POST /v1/chat/completions"
+    )
+    raise APIError(404, ErrorDetail(message=message, code="unknown_url"))

@@ -54,10 +54,14 @@ class ChatRequest(_Lenient):
     max_tokens: int | None = Field(None, ge=1, description="Can lower the server's limit, not raise it.")
     max_completion_tokens: int | None = Field(None, ge=1)
     temperature: float | None = Field(None, ge=0, le=2)
-    top_p: float | None = Field(None, gt=0, le=1)
+    top_p: float | None = Field(None, ge=0, le=1)
     stop: str | list[str] | None = None
     n: int | None = Field(None, ge=1, le=1)
     user: str | None = Field(None, max_length=256, description="Names the stored conversation.")
+    store: bool | None = Field(None, description="false: answer, but store and learn nothing.")
+    tools: list[dict[str, Any]] | None = Field(None, description="Accepted; she never calls them.")
+    tool_choice: str | dict[str, Any] | None = Field(None, description='"required" or a function: 400.')
+    response_format: dict[str, Any] | None = Field(None, description='Only {"type": "text"}.')
 
 
 # Responses: the completion shapes are the `openai` SDK's own pydantic models, so they cannot drift.
