@@ -103,8 +103,8 @@ def test_no_field_is_dropped_without_a_word(tmp_path: Path) -> None:
 def test_lorebook_entries_join_the_prompt_when_their_words_are_said(tmp_path: Path) -> None:
     persona = card_to_persona(read_card(write(tmp_path, "ava.json", FULL)))
 
-    def system(said: str) -> str:
-        return build_messages(persona, [], [], said, budget=1500, today="2026-11-28")[0]["content"]
+    def system(said: str) -> str:  # lore changes turn by turn, so it comes with her notes, not the persona
+        return build_messages(persona, [], [], said, budget=1500, today="2026-11-28")[-2]["content"]
 
     quiet = system("How are you tonight?")
     assert LORE_HEADER in quiet and "Porthleven" in quiet  # the constant entry is always there
@@ -113,7 +113,7 @@ def test_lorebook_entries_join_the_prompt_when_their_words_are_said(tmp_path: Pa
     assert "Gull Rock is where the old wreck lies." in asked and "north-west" not in asked
     assert "1871" not in system("Is the lamp lit?")  # a disabled entry never fires
     tight = build_messages(persona, [], [], "gull rock and a storm", budget=120, today="2026-11-28")
-    assert "north-west" not in tight[0]["content"]  # lore gets a quarter of the budget at most
+    assert "north-west" not in tight[-2]["content"]  # lore gets a quarter of the budget at most
 
 
 async def test_an_imported_lorebook_reaches_the_model(tmp_path: Path, make_server: Any) -> None:
@@ -124,7 +124,7 @@ async def test_an_imported_lorebook_reaches_the_model(tmp_path: Path, make_serve
     async with httpx.AsyncClient(base_url=server.url) as http:
         body = {"messages": [{"role": "user", "content": "Shall we walk to Gull Rock?"}]}
         assert (await http.post("/v1/chat/completions", json=body)).status_code == 200
-    assert "Gull Rock is where the old wreck lies." in backend.prompts[-1][0]["content"]
+    assert "Gull Rock is where the old wreck lies." in backend.prompts[-1][-2]["content"]
 
 
 def test_her_exported_card_says_each_thing_once() -> None:
