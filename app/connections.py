@@ -2,7 +2,8 @@
 
 uvicorn reads request headers for as long as a client cares to send them, and counts a socket that sent
 half a header like any other: a thousand such sockets held every file descriptor and stopped all service.
-Here each new connection gets `header_timeout` seconds to finish its headers, and one address may hold
+Here each request gets `header_timeout` seconds to finish its headers (the first on a new connection, and
+each next one on a kept-alive connection), and one address may hold
 `per_address` connections; when it is at its cap, the oldest connection still sending headers makes room
 (a client that finished its headers is never pushed out by one that has not), and only when none is
 pending is the newcomer refused.
@@ -41,6 +42,13 @@ class Opened:
             if self.timer is not None:
                 self.timer.cancel()
         self.tail = seen[-3:]
+
+    def restart(self, timeout: float) -> None:
+        """A kept-alive connection starts its next request: its headers get a deadline of their own."""
+        if self.timer is not None:
+            self.timer.cancel()
+        self.headers_done, self.tail = False, b""
+        self.timer = asyncio.get_running_loop().call_later(timeout, self.expire)
 
     def expire(self) -> None:
         """The header deadline passed: close unless the headers arrived."""
@@ -101,6 +109,9 @@ def limited_protocol(limits: ConnectionLimits) -> type[asyncio.Protocol]:
         def data_received(self, data: bytes) -> None:
             if self._opened is None:
                 return
+            cycle = getattr(self, "cycle", None)  # uvicorn's request/response in progress, if any
+            if self._opened.headers_done and (cycle is None or cycle.response_complete):
+                self._opened.restart(limits.header_timeout)  # uvicorn stops its keep-alive timer here
             self._opened.received(data)
             super().data_received(data)
 

@@ -237,3 +237,15 @@ async def test_a_connection_that_never_finishes_its_headers_is_closed(make_serve
     ((reader, writer),) = await open_slow_sockets(server.running.port, 1)
     assert await asyncio.wait_for(reader.read(), 30) == b""  # closed by the server, nothing answered
     writer.close()
+
+
+async def test_a_kept_alive_connection_gets_a_header_deadline_for_each_request(make_server: Any) -> None:
+    server = await make_server(header_timeout=0.5)
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.running.port)
+    writer.write(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    assert (await asyncio.wait_for(reader.readline(), 30)).startswith(b"HTTP/1.1 200")
+    await asyncio.sleep(1.0)  # idle past the header deadline, inside uvicorn's keep-alive (5 s): still open
+    writer.write(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")  # then half a second request
+    rest = await asyncio.wait_for(reader.read(), 30)
+    assert b"HTTP/1.1 200" not in rest.split(b"\r\n\r\n", 1)[-1]  # closed, never answered
+    writer.close()

@@ -27,6 +27,7 @@ from app.auth import AuthError, resolve_user
 from app.backends.base import approx_tokens
 from app.protocol import Delta, Done, Error
 from app.routes.deps import ServicesDep, bearer_token
+from app.routes.openai_budget import fit_budget
 from app.routes.openai_models import (
     MODEL_ID,
     APIError,
@@ -39,7 +40,6 @@ from app.routes.openai_models import (
 )
 from app.routes.openai_turn import (
     TurnTask,
-    bad_request,
     begin_turn,
     check_features,
     gen_params,
@@ -48,14 +48,10 @@ from app.routes.openai_turn import (
     stored_header,
     whole_reply,
 )
-from app.services import Services
-from app.session import TurnConfig
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CONVERSATION = "openai"
-# Template tokens, the date line and the memory header beside the texts themselves (persona/prompt.py).
-PROMPT_ALLOWANCE = 64
 _SLUG = re.compile(r"[A-Za-z0-9_.-]{1,40}")
 
 router = APIRouter(prefix="/v1", tags=["openai"], route_class=OpenAIRoute)
@@ -166,24 +162,6 @@ async def events(
         yield "data: [DONE]\n\n"
     finally:
         await turn.close()
-
-
-def fit_budget(count: Callable[[str], int], services: Services, config: TurnConfig, body: ChatRequest) -> int:
-    """The request's prompt tokens; a 400 naming the setting when her persona, the client's system text
-    and the message cannot fit in the prompt budget together (llama.cpp would fail with a 502)."""
-    persona = count(services.persona.system_text())
-    sizes = [count(m.text()) if m.text() else 0 for m in body.messages]  # each message counted once
-    own = sum(n for n, m in zip(sizes, body.messages, strict=True) if m.role in ("system", "developer"))
-    needed = persona + own + sizes[-1] + PROMPT_ALLOWANCE
-    budget = config.context_tokens - config.params.max_tokens
-    if needed > budget:
-        raise bad_request(
-            f"the system and last messages take {own + sizes[-1]} tokens, and with her persona ({persona}) "
-            f"the prompt needs {needed} of the {budget} left for it: shorten them, or raise "
-            f"--context-tokens (SAMANTHA_CONTEXT_TOKENS, now {config.context_tokens}; the model's own "
-            "context must allow it)"
-        )
-    return persona + sum(sizes)
 
 
 @router.get("/models", responses={401: {"model": ErrorBody}})
