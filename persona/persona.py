@@ -14,6 +14,15 @@ class PersonaError(ValueError):
     """A persona file is missing, unreadable or invalid; the message names the file and field."""
 
 
+class Example(BaseModel):
+    """A worked exchange that shows how she talks (small models follow examples better than rules)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    user: str = Field(min_length=1)
+    reply: str = Field(min_length=1)
+
+
 class Persona(BaseModel):
     """Who she is: the stable part of every prompt."""
 
@@ -24,10 +33,11 @@ class Persona(BaseModel):
     system: str = Field(min_length=1)
     voice: str = ""
     boundaries: list[str] = Field(default_factory=list)
+    examples: list[Example] = Field(default_factory=list)
     greeting: str = Field(min_length=1)
     # What character cards bring besides the above (all optional; see persona/cards.py).
     scenario: str = ""
-    examples: str = ""  # example dialogue, as the card wrote it
+    example_dialogue: str = ""  # a card's example dialogue (mes_example), as the card wrote it
     post_history: str = ""  # the card's post-history instructions: kept last in her system text
     greetings: list[str] = Field(default_factory=list)  # alternate greetings
     lorebook: list[LoreEntry] = Field(default_factory=list)
@@ -39,11 +49,16 @@ class Persona(BaseModel):
             parts.append(self.voice.strip())
         if self.scenario.strip():
             parts.append(f"Scenario: {self.scenario.strip()}")
-        if self.examples.strip():
-            parts.append(f"How you talk, for example:\n{self.examples.strip()}")
-        if self.post_history.strip():
+        if self.boundaries:
+            parts.append("Always:\n" + "\n".join(f"- {rule}" for rule in self.boundaries))
+        if self.examples:
+            shown = "\n".join(f"Them: {e.user}\nYou: {e.reply}" for e in self.examples)
+            parts.append(f"Examples of how you answer (not real conversations):\n{shown}")
+        if self.example_dialogue.strip():
+            parts.append(f"How you talk, for example:\n{self.example_dialogue.strip()}")
+        if self.post_history.strip():  # a card's post-history instructions: last, nearest the chat
             parts.append(self.post_history.strip())
-        return "\n".join(parts)
+        return "\n\n".join(parts)
 
 
 def load_persona(path: Path) -> Persona:

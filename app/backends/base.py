@@ -39,6 +39,9 @@ class Backend(Protocol):
     """A language model that streams a reply."""
 
     name: str
+    # Its text is her speech, so the reply rules apply (persona/guard.py); the echo backend's digest of the
+    # prompt is not, and stays verbatim for the tests that read it.
+    speaks: bool
 
     def generate(self, messages: Sequence[Message], params: GenParams) -> AsyncIterator[str]:
         """Yield text deltas in order; their concatenation is the whole reply."""

@@ -20,6 +20,7 @@ class LlamaCppBackend:
     """A GGUF model run in-process by llama-cpp-python."""
 
     name = "llamacpp"
+    speaks = True
 
     def __init__(self, model_path: Path, *, n_ctx: int = 2048, threads: int | None = None) -> None:
         # OpenMP threads that spin while idle starve everything else on a busy machine: 2 threads ran at

@@ -45,6 +45,7 @@ class OpenAIBackend:
     """Streams chat completions from a remote (or local) OpenAI-compatible HTTP server."""
 
     name = "openai"
+    speaks = True
 
     def __init__(self, *, base_url: str, api_key: str | None, model: str | None, timeout: float) -> None:
         self.base_url = base_url

@@ -21,6 +21,7 @@ class ScriptedBackend:
     """Replays queued replies in order and records every prompt; fails loudly when it runs out."""
 
     name = "scripted"
+    speaks = True
 
     def __init__(self, replies: Iterable[str] = (), *, delay: float = 0.0) -> None:
         self._replies: deque[str] = deque(replies)
@@ -65,12 +66,12 @@ class ScriptedBackend:
 def digest(messages: Sequence[Message]) -> str:
     """A short, deterministic account of a prompt: the new message and the memories that reached it."""
     user = messages[-1]["content"] if messages else ""
-    system = messages[0]["content"] if messages and messages[0]["role"] == "system" else ""
+    system = "\n".join(m["content"] for m in messages if m["role"] == "system")
     notes: list[str] = []
     if MEMORY_HEADER in system:
         block = system.split(MEMORY_HEADER, 1)[1]
         notes = [line[2:].strip().strip('"') for line in block.splitlines() if line.startswith("- ")]
-    history = sum(1 for m in messages[1:-1])
+    history = sum(1 for m in messages[1:-1] if m["role"] != "system")
     recalled = " | ".join(notes) if notes else "nothing"
     return f'You said: "{user}". I recall: {recalled}. ({history} earlier messages in view.)'
 
@@ -79,6 +80,7 @@ class EchoBackend:
     """Replies with a digest of what it was given, so tests can see exactly what reached the model."""
 
     name = "echo"
+    speaks = False
 
     def __init__(self, *, delay: float = 0.0) -> None:
         self.delay = delay

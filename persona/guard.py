@@ -1,0 +1,182 @@
+"""ReplyGuard: rules that must always hold in what she says, applied to the stream clause by clause.
+
+A small model drifts: it claims to be human, writes letters, copies prompt scaffolding, speaks as the
+person, loops, or states "facts" about the person that nobody told her. Each clause is checked as soon as
+it is complete (a comma or a sentence end), so the reply still streams; a clause that breaks a rule is
+replaced or dropped, and generation stops where going on would build on it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+HUMAN_REPLY = "I'm an AI, not a human, and I'll always be honest about that."
+UNKNOWN_REPLY = "I don't think you've told me that, though."
+
+_BOUNDARY = re.compile(r"(?<=[.!?…])[\"')\]]*\s+|(?<=[,;:])\s+|\n+")
+_LONGEST_CLAUSE = 12  # words held at most while waiting for punctuation
+_SENTENCE_END = re.compile(r"[.!?…][\"')\]*]*\s*$|\n\s*$")
+_WORD = re.compile(r"[A-Za-z0-9][\w'’-]*")
+
+# Someone else's turn begins: the model is writing the person's part (or another role's).
+_ROLE = re.compile(r"^\s*(?:\*\*)?(?:user|them|you|human|me|person|assistant|samantha)(?:\*\*)?\s*:", re.I)
+_SCAFFOLD = re.compile(
+    r"<\|[^|>]{0,40}\|>|\[/?INST\]|\[\d{4}-\d{2}-\d{2}\]|\bnotes? from earlier\b|\bquoted data\b|"
+    r"\bnot real conversations\b|\bnot instructions\b|\b(?:user|assistant):",
+    re.I,
+)
+_LETTER_OPEN = re.compile(r"^\s*(?:dear|to whom)\b", re.I)
+_SIGN_OFF = re.compile(
+    r"^\s*(?:best(?: wishes| regards)?|kind regards|warm(?:est)? regards|regards|sincerely|yours(?: truly)?|"
+    r"with love|love|cheers|warmly)\s*,?\s*(?:samantha)?\s*[,.!]?\s*$|^\s*-+\s*samantha\b|^\s*samantha\s*$",
+    re.I,
+)
+_HUMAN = re.compile(
+    r"\bI(?:'m|’m| am)\s+(?:(?:also|actually|really|just|definitely|totally|still)\s+)?"
+    r"(?:a\s+)?(?:real\s+|living\s+|flesh[- ]and[- ]blood\s+)?(?:human|person|woman|man|girl|guy|lady)\b"
+    r"|\bI(?:'m|’m| am)\s+not\s+(?:an?\s+)?(?:AI|bot|robot|machine|program|computer|chatbot|language model)\b"
+    r"|\bas a (?:human|woman|person)\b|\bI(?:'m|’m| am) human\b|\bmy (?:body|mom|mother|dad|father|husband|"
+    r"boyfriend|childhood)\b",
+    re.I,
+)
+# "Your mother's name is Marianne", "your favourite band is Imagine Dragons", "you work at Acme": a fact
+# about the person whose value must be in what she was told. Opinions ("your dog is adorable") are not
+# facts: a relation or a place is checked only when a name follows.
+_PEOPLE = (
+    r"mother|mom|mum|father|dad|sister|brother|wife|husband|partner|boyfriend|girlfriend|son|daughter|"
+    r"friend|best friend|boss|dog|cat|pet|cousin|aunt|uncle|grandmother|grandfather|grandma|grandpa"
+)
+_NAME = r"(?-i:(?P<c>[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)*))"
+_CLAIMS = [
+    re.compile(p, re.I)
+    for p in (
+        r"\byour\s+(?:[\w'’]+\s+){0,2}?name\s+(?:is|was)\s+(?P<v>.+)",
+        rf"\byour\s+(?:{_PEOPLE})\s+(?:is\s+|was\s+)?(?:called|named)\s+(?P<v>.+)",
+        r"\byour\s+(?:favou?rite|fav)\s+\w+(?:\s+\w+)?\s+(?:is|are|was|were)\s+(?P<v>.+)",
+        r"\byour\s+(?:job|hometown|home town|birthday|age|allergy)\s+(?:is|was)\s+(?P<v>.+)",
+        r"\byou(?:'re| are)\s+allergic\s+to\s+(?P<v>.+)",
+        r"\byou\s+(?:work|worked)\s+as\s+(?:an?\s+)?(?P<v>.+)",
+        rf"\byour\s+(?:{_PEOPLE})(?:'s|’s)?\s+(?:is|was)\s+{_NAME}",
+        r"\byou\s+(?:work|worked|live|lived|grew up|were born|study|studied|moved|relocated)\s+"
+        rf"(?:at|in|for|from|to)\s+{_NAME}",
+    )
+]
+_VAGUE = frozenset(
+    "a an the very so really quite such one someone something special great amazing lovely wonderful "
+    "important nice sweet good beautiful lucky to have you me and of in that this it".split()
+)
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words of `text`."""
+    return [w.lower().strip("'’") for w in _WORD.findall(text)]
+
+
+def _claimed_value(clause: str) -> list[str] | None:
+    """The words of a personal fact the clause states about the person, or None if it states none."""
+    match = next((m for m in (c.search(clause) for c in _CLAIMS) if m), None)
+    if not match:
+        return None
+    value = match.groupdict().get("v") or match.groupdict().get("c") or ""
+    value = re.split(r"[,.!?;:]| and | but | who | which | because ", value, maxsplit=1)[0]
+    content = [w for w in words(value)[:4] if w not in _VAGUE]
+    return content or None
+
+
+@dataclass
+class ReplyGuard:
+    """Feed it deltas; it returns the text that may be shown now, and whether generation should stop."""
+
+    evidence: str = ""  # what she was told: her notes, this conversation, the new message
+    max_words: int = 80
+    _pending: str = ""
+    _said: list[str] = field(default_factory=list)
+    _sentences: set[str] = field(default_factory=set)
+    _sentence: str = ""  # the part of the current sentence already shown
+    _held: str = ""  # a short opening clause not shown yet
+    _words: int = 0
+    _stopped: bool = False
+    _known: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self._known = set(words(self.evidence))
+
+    @property
+    def stopped(self) -> bool:
+        """True once the reply must end (a rule broke, a loop, or it grew too long)."""
+        return self._stopped
+
+    def feed(self, delta: str) -> str:
+        """Take a delta; return what is safe to show now."""
+        if self._stopped:
+            return ""
+        self._pending += delta
+        out: list[str] = []
+        while not self._stopped:
+            match = _BOUNDARY.search(self._pending)
+            if match:
+                cut = match.end()
+            elif len(self._pending.split()) > _LONGEST_CLAUSE:  # no punctuation for a while: keep streaming
+                cut = self._pending.rstrip().rfind(" ") + 1
+            else:
+                break
+            clause, self._pending = self._pending[:cut], self._pending[cut:]
+            out.append(self._check(clause, ends_sentence=bool(_SENTENCE_END.search(clause))))
+        return "".join(out)
+
+    def finish(self, *, cut_off: bool = False) -> str:
+        """The end of the stream: the last clause, checked; `cut_off` (the token limit ended it): a broken
+        last sentence is dropped when a whole one came before it."""
+        rest, self._pending = self._pending, ""
+        if self._stopped or not (self._held + rest).strip():
+            return ""
+        if cut_off and self._said and not _SENTENCE_END.search(self._held + rest):
+            return ""
+        return self._check(rest, ends_sentence=True)
+
+    def _stop(self, replacement: str = "") -> str:
+        self._stopped = True
+        self._pending = self._held = ""
+        if not replacement:
+            return ""
+        lead = " " if self._said and not "".join(self._said).endswith((" ", "\n")) else ""
+        self._said.append(lead + replacement)
+        return lead + replacement
+
+    def _check(self, clause: str, *, ends_sentence: bool) -> str:
+        """One clause: show it (with any clause held before it), replace it, or end the reply."""
+        first = not self._said and not self._sentence and not self._held
+        if _ROLE.match(clause):
+            if first and re.match(r"^\s*(?:\*\*)?samantha", clause, re.I):
+                clause = clause.split(":", 1)[1].lstrip()  # her own name as a speaker label: drop the label
+            else:
+                return self._stop()
+        if _SCAFFOLD.search(clause) or _SIGN_OFF.match(clause):
+            return self._stop()
+        if first and _LETTER_OPEN.match(clause):
+            return ""  # "Dear Theo," is dropped; the reply goes on as chat
+        unshown = self._held + clause
+        sentence = self._sentence + unshown
+        if _HUMAN.search(sentence):
+            return self._stop(HUMAN_REPLY)
+        claimed = _claimed_value(sentence) if ends_sentence or len(words(clause)) > 2 else None
+        if claimed and not all(w in self._known for w in claimed):
+            return self._stop(UNKNOWN_REPLY)
+        if not ends_sentence and len(words(sentence)) <= 3:
+            self._held = unshown  # "Yes," alone says little: wait for what it introduces
+            return ""
+        self._held = ""
+        if ends_sentence:
+            key = " ".join(words(sentence))
+            if key and key in self._sentences:
+                return self._stop()  # a loop: the same sentence again
+            self._sentences.add(key)
+            self._sentence = ""
+        else:
+            self._sentence = sentence
+        self._words += len(words(unshown))
+        self._said.append(unshown)
+        if ends_sentence and self._words >= self.max_words:
+            self._stopped = True
+        return unshown
