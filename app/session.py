@@ -132,17 +132,14 @@ class ChatSession:
         """Store the message, recall, prompt, stream the reply, store it, then learn in the background."""
         # An API client may bring its own `history` (used instead of the stored conversation) and its
         # own system message (`extra_system`, added after the persona). `store=False` is a request that is
-        # not the person talking (a client's chore, or an explicit opt-out): answered, never stored or
-        # learned from, so it cannot come back later as something they said.
+        # not the person talking (a client's chore, or an explicit opt-out): answered, but nothing is
+        # logged or learned, so it cannot come back later as something they said.
         self._cancel = False
         started = time.perf_counter()
-        if not store:
-            async for frame in self._respond_unstored(text, history or [], extra_system):
-                yield frame
-            return
-        said = await self.store.log_turn(
-            self.user, self.conversation, "user", text
+        said = (
+            await self.store.log_turn(self.user, self.conversation, "user", text) if store else None
         )  # before anything can fail
+        said_id = said.id if said else None
         try:
             await self.learner.settle(self.user)
             if history is None:  # the stored conversation, read in the same trip to the store
@@ -157,27 +154,46 @@ class ChatSession:
                 recalled, stored = await self.store.recall(self.user, text, k=self.config.recall_k), []
         except Exception as exc:  # memory trouble must not lose the message or kill the socket
             log.error("recall failed for %s: %r", self.user, exc)
-            self.learner.spawn(self.user, self._learn(said))
+            if said:
+                self.learner.spawn(self.user, self._learn(said))
             yield Error(
-                code="memory_error", message="I couldn't reach my memory just now.", user_turn_id=said.id
+                code="memory_error", message="I couldn't reach my memory just now.", user_turn_id=said_id
             )
             return
         recall_ms = (time.perf_counter() - started) * 1000
         yield recalled_frame(recalled)
 
         if history is None:
-            history = [PromptTurn(t.role, t.text) for t in stored if t.id != said.id]
-        messages = await self._prompt(recalled, history, text, said.created_at[:10], extra_system)
+            history = [PromptTurn(t.role, t.text) for t in stored if t.id != said_id]
+        # In a thread: a model's own tokenizer over a long prompt would hold the event loop.
+        messages = await asyncio.to_thread(
+            build_messages,
+            self.persona,
+            [PromptMemory(r.memory.text, r.memory.kind) for r in recalled],
+            history,
+            text,
+            budget=self.config.context_tokens - self.config.params.max_tokens,
+            today=said.created_at[:10] if said else datetime.now().astimezone().date().isoformat(),
+            count_tokens=getattr(self.backend, "count_tokens", approx_tokens),
+            extra_system=extra_system,
+        )
         parts: list[str] = []
         first_token_ms: float | None = None
         failure: BackendError | None = None
+        guard = self._guard(messages) if self.backend.speaks else None
+        generated = 0
         try:
-            async with contextlib.aclosing(self._speak(messages)) as speech:
-                async for shown in speech:
-                    if first_token_ms is None:
-                        first_token_ms = (time.perf_counter() - started) * 1000
-                    parts.append(shown)
-                    yield Delta(text=shown)
+            async with contextlib.aclosing(self._stream(messages)) as stream:
+                async for delta in stream:
+                    generated += 1
+                    shown = guard.feed(delta) if guard else delta
+                    if shown:
+                        if first_token_ms is None:
+                            first_token_ms = (time.perf_counter() - started) * 1000
+                        parts.append(shown)
+                        yield Delta(text=shown)
+                    if guard and guard.stopped:
+                        break  # closing the stream stops generation
         except BackendError as exc:
             failure = exc
         except (asyncio.CancelledError, GeneratorExit):
@@ -185,10 +201,17 @@ class ChatSession:
             await self._finish(said, parts, interrupted=True)
             raise
 
+        if guard and not self._cancel:  # the last clause, held back until the stream ended
+            cut_off = failure is None and generated >= self.config.params.max_tokens
+            if tail := guard.finish(cut_off=cut_off):
+                if first_token_ms is None:
+                    first_token_ms = (time.perf_counter() - started) * 1000
+                parts.append(tail)
+                yield Delta(text=tail)
         reply = await self._finish(said, parts, interrupted=failure is not None or self._cancel)
         if failure is not None:
             log.warning("backend %s failed: %s", self.backend.name, failure)
-            yield Error(code=failure.code, message=str(failure), user_turn_id=said.id)
+            yield Error(code=failure.code, message=str(failure), user_turn_id=said_id)
             return
         timings = {
             "recall_ms": round(recall_ms, 1),
@@ -199,56 +222,10 @@ class ChatSession:
         yield Done(
             text="".join(parts),
             turn_id=reply.id if reply else 0,
-            user_turn_id=said.id,
+            user_turn_id=said_id or 0,
             interrupted=self._cancel,
             timings=timings,
         )
-
-    async def _prompt(
-        self,
-        recalled: Sequence[RecalledMemoryValue],
-        history: Sequence[PromptTurn],
-        text: str,
-        today: str,
-        extra_system: str | None,
-    ) -> list[Message]:
-        """The messages for the model: persona, history, her notes and the turn, within the budget."""
-        # In a thread: a model's own tokenizer over a long prompt would hold the event loop.
-        return await asyncio.to_thread(
-            build_messages,
-            self.persona,
-            [PromptMemory(r.memory.text, r.memory.kind) for r in recalled],
-            history,
-            text,
-            budget=self.config.context_tokens - self.config.params.max_tokens,
-            today=today,
-            count_tokens=getattr(self.backend, "count_tokens", approx_tokens),
-            extra_system=extra_system,
-        )
-
-    async def _respond_unstored(
-        self, text: str, history: Sequence[PromptTurn], extra_system: str | None
-    ) -> AsyncGenerator[ServerFrame, None]:
-        """Answer without writing anything: recall (read-only), prompt, stream; no log, no learning."""
-        try:
-            recalled = await self.store.recall(self.user, text, k=self.config.recall_k)
-        except Exception as exc:
-            log.error("recall failed for %s: %r", self.user, exc)
-            yield Error(code="memory_error", message="I couldn't reach my memory just now.")
-            return
-        yield recalled_frame(recalled)
-        today = datetime.now().astimezone().date().isoformat()
-        messages = await self._prompt(recalled, history, text, today, extra_system)
-        parts: list[str] = []
-        try:
-            async with contextlib.aclosing(self._speak(messages)) as speech:
-                async for shown in speech:
-                    parts.append(shown)
-                    yield Delta(text=shown)
-        except BackendError as exc:
-            yield Error(code=exc.code, message=str(exc))
-            return
-        yield Done(text="".join(parts), turn_id=0, user_turn_id=0, interrupted=self._cancel)
 
     def _guard(self, messages: list[Message]) -> ReplyGuard:
         """The rules for this reply; what she may state about the person is what reached the prompt."""
@@ -258,31 +235,6 @@ class ChatSession:
         told = [m["content"] for m in messages[1:] if m["role"] != "assistant"]
         evidence = "\n".join([messages[0]["content"].replace(persona, "", 1), *told])
         return ReplyGuard(evidence=evidence, max_words=self.config.max_words)
-
-    async def _speak(self, messages: list[Message]) -> AsyncGenerator[str, None]:
-        """Her reply as it may be shown: the backend's stream through the reply rules (persona/guard.py).
-
-        A BackendError still lets through the clause held back before it, then propagates."""
-        guard = self._guard(messages) if self.backend.speaks else None
-        generated = 0
-        failure: BackendError | None = None
-        try:
-            async with contextlib.aclosing(self._stream(messages)) as stream:
-                async for delta in stream:
-                    generated += 1
-                    shown = guard.feed(delta) if guard else delta
-                    if shown:
-                        yield shown
-                    if guard and guard.stopped:
-                        break  # closing the stream stops generation
-        except BackendError as exc:
-            failure = exc
-        if guard and not self._cancel:  # the last clause, held back until the stream ended
-            cut_off = failure is None and generated >= self.config.params.max_tokens
-            if tail := guard.finish(cut_off=cut_off):
-                yield tail
-        if failure is not None:
-            raise failure
 
     async def _stream(self, messages: list[Message]) -> AsyncGenerator[str, None]:
         """The backend's deltas until it ends or the turn is cancelled (then generation stops too)."""
@@ -316,8 +268,10 @@ class ChatSession:
         self._interrupted = False
         return task.uncancel() == 0
 
-    async def _finish(self, said: Turn, parts: list[str], *, interrupted: bool) -> Turn | None:
+    async def _finish(self, said: Turn | None, parts: list[str], *, interrupted: bool) -> Turn | None:
         """Log her reply (even a partial one), then learn from the exchange in the background."""
+        if said is None:  # not the person talking: nothing to keep
+            return None
         reply_text = "".join(parts)
         reply = None
         if reply_text or not interrupted:

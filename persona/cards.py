@@ -215,6 +215,8 @@ def unused(card: Card) -> list[str]:
 def persona_to_card(persona: Persona) -> dict[str, Any]:
     """Her persona as a Character Card V2, each text once: SillyTavern sends every field it is given."""
     post_history = "\n".join(p for p in (persona.post_history.strip(), *persona.boundaries) if p)
+    worked = [f"<START>\n{{{{user}}}}: {e.user}\n{{{{char}}}}: {e.reply}" for e in persona.examples]
+    dialogue = "\n".join(p for p in (*worked, persona.example_dialogue.strip()) if p)
     book = None
     if persona.lorebook:
         entries = [
@@ -237,7 +239,7 @@ def persona_to_card(persona: Persona) -> dict[str, Any]:
             personality=persona.voice.strip(),
             scenario=persona.scenario,
             first_mes=persona.greeting,
-            mes_example=mes_example(persona),
+            mes_example=dialogue,
             creator_notes=persona.tagline,
             post_history_instructions=post_history,
             alternate_greetings=persona.greetings,
@@ -249,12 +251,6 @@ def persona_to_card(persona: Persona) -> dict[str, Any]:
     )
     # Only V2's own fields: V3's extra ones would be noise in a V2 card.
     return card.model_dump(exclude={"data": {*CardData.model_fields.keys() - V2_FIELDS}}, exclude_none=True)
-
-
-def mes_example(persona: Persona) -> str:
-    """Her worked examples and any example dialogue, in the card's own `<START>` format."""
-    shown = [f"<START>\n{{{{user}}}}: {e.user}\n{{{{char}}}}: {e.reply}" for e in persona.examples]
-    return "\n".join([*shown, persona.example_dialogue.strip()]).strip()
 
 
 def _toml_string(text: str) -> str:

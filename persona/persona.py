@@ -37,7 +37,7 @@ class Persona(BaseModel):
     greeting: str = Field(min_length=1)
     # What character cards bring besides the above (all optional; see persona/cards.py).
     scenario: str = ""
-    example_dialogue: str = ""  # a card's example dialogue, as the card wrote it
+    example_dialogue: str = ""  # a card's example dialogue (mes_example), as the card wrote it
     post_history: str = ""  # the card's post-history instructions: kept last in her system text
     greetings: list[str] = Field(default_factory=list)  # alternate greetings
     lorebook: list[LoreEntry] = Field(default_factory=list)
@@ -56,7 +56,7 @@ class Persona(BaseModel):
             parts.append(f"Examples of how you answer (not real conversations):\n{shown}")
         if self.example_dialogue.strip():
             parts.append(f"How you talk, for example:\n{self.example_dialogue.strip()}")
-        if self.post_history.strip():
+        if self.post_history.strip():  # a card's post-history instructions: last, nearest the chat
             parts.append(self.post_history.strip())
         return "\n\n".join(parts)
 

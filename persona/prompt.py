@@ -47,13 +47,8 @@ class PromptTurn:
 
 
 def clean(text: str) -> str:
-    """Strip template control sequences from untrusted text, until none is left.
-
-    One pass is not enough: removing the inner `<|x|>` of `<|im_<|x|>start|>` joins a new `<|im_start|>`.
-    """
-    while (stripped := _CONTROL.sub("", text)) != text:
-        text = stripped
-    return text
+    """Strip template control sequences from untrusted text."""
+    return _CONTROL.sub("", text)
 
 
 def quote(text: str) -> str:
@@ -97,8 +92,8 @@ def build_messages(
     user = clean(user_text)
     # The date line, the memory header and each message's template tokens: a fixed allowance.
     used = count_tokens(persona_text) + count_tokens(user) + count_tokens(MEMORY_HEADER + NOTES_RULE) + 32
-    # Lorebook entries whose keys were just said (persona/lorebook.py), within a share of the budget. They
-    # change from turn to turn, so they go with the notes, after the history that stays cached.
+    # Lorebook entries whose keys were just said (persona/lorebook.py), within a share of the budget; they
+    # change from turn to turn, so they go with the notes, after the cached persona and history.
     recent = [user, *(t.text for t in reversed(history))]
     lore = clean(lore_block(persona.lorebook, recent, budget=budget // LORE_SHARE, count_tokens=count_tokens))
     used += count_tokens(lore) + 2 if lore else 0
@@ -123,10 +118,10 @@ def build_messages(
         used += cost
     kept.reverse()
 
-    lore_part = f"{lore}\n\n" if lore else ""
+    dated = f"Today is {spoken_date(today)}."
     notes_message: Message = {
         "role": "system",
-        "content": f"{lore_part}Today is {spoken_date(today)}.\n{memory_block}",
+        "content": "\n".join(p for p in (dated, lore, memory_block) if p),
     }
     return [
         {"role": "system", "content": persona_text},

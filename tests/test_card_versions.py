@@ -103,8 +103,9 @@ def test_no_field_is_dropped_without_a_word(tmp_path: Path) -> None:
 def test_lorebook_entries_join_the_prompt_when_their_words_are_said(tmp_path: Path) -> None:
     persona = card_to_persona(read_card(write(tmp_path, "ava.json", FULL)))
 
-    def system(said: str) -> str:  # lore changes turn by turn, so it comes with her notes, not the persona
-        return build_messages(persona, [], [], said, budget=1500, today="2026-11-28")[-2]["content"]
+    def system(said: str) -> str:
+        messages = build_messages(persona, [], [], said, budget=1500, today="2026-11-28")
+        return "\n".join(m["content"] for m in messages if m["role"] == "system")
 
     quiet = system("How are you tonight?")
     assert LORE_HEADER in quiet and "Porthleven" in quiet  # the constant entry is always there
@@ -124,6 +125,7 @@ async def test_an_imported_lorebook_reaches_the_model(tmp_path: Path, make_serve
     async with httpx.AsyncClient(base_url=server.url) as http:
         body = {"messages": [{"role": "user", "content": "Shall we walk to Gull Rock?"}]}
         assert (await http.post("/v1/chat/completions", json=body)).status_code == 200
+    # With the notes, after the cached persona and history: they change from turn to turn.
     assert "Gull Rock is where the old wreck lies." in backend.prompts[-1][-2]["content"]
 
 
@@ -153,3 +155,13 @@ def test_import_without_out_writes_to_the_working_directory(tmp_path: Path) -> N
     assert load_persona(work / "ava.toml").lorebook  # here, not in the install's own folder
     assert not (DEFAULT_PERSONA.parent / "ava.toml").exists()
     assert "not kept: tags (labels only)" in done.stderr
+
+
+def test_her_persona_file_survives_the_round_trip(tmp_path: Path) -> None:
+    samantha = load_persona(DEFAULT_PERSONA)
+    written = tmp_path / "samantha.toml"
+    written.write_text(persona_to_toml(samantha))
+    assert load_persona(written) == samantha  # worked examples and boundaries included
+    card = write(tmp_path, "samantha.json", persona_to_card(samantha))
+    back = card_to_persona(read_card(card))
+    assert all(e.reply in back.example_dialogue for e in samantha.examples)

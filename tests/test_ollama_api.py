@@ -26,7 +26,7 @@ async def test_ollama_clients_see_one_model_and_a_version(make_server: Any) -> N
 
 
 async def test_a_streamed_chat_is_one_turn_of_the_same_pipeline(make_server: Any) -> None:
-    reply = "Lisbon in May sounds lovely, honestly. I've read so much about it. Who are you going with?"
+    reply = "Lisbon in May sounds lovely. Who are you going with?"
     server = await make_server(ScriptedBackend([reply]))
     api = ollama.AsyncClient(host=server.url)
     parts = [
@@ -40,7 +40,9 @@ async def test_a_streamed_chat_is_one_turn_of_the_same_pipeline(make_server: Any
             stream=True,
         )
     ]
-    assert len(parts) >= 4 and parts[-1].done and parts[-1].done_reason == "stop"  # streamed clause by clause
+    # Streamed in pieces (her reply rules release it clause by clause), then a closing line.
+    assert sum(1 for p in parts if p.message.content) >= 2
+    assert parts[-1].done and parts[-1].done_reason == "stop"
     assert "".join(p.message.content or "" for p in parts) == reply
     assert await said(server, "ollama") == [("user", "I'm going to Lisbon"), ("assistant", reply)]
 

@@ -19,6 +19,9 @@ import pytest
 from playwright.sync_api import Browser, Page, Request, expect
 
 from app.backends.scripted import EchoBackend
+from app.config import DEFAULT_PERSONA
+from persona.cards import persona_to_card
+from persona.persona import load_persona
 from tests.browser.browser_harness import Servers
 from tests.browser.sillytavern import SillyTavern, Unavailable, install
 from tests.cardfiles import png_with_cards, v2_of, v3_card
@@ -33,6 +36,7 @@ CARD = v3_card(
     post_history_instructions="Ava always mentions the weather.",
 )
 SAID = "My sister Lena visits on Sunday."
+SAMANTHA = load_persona(DEFAULT_PERSONA)
 # Every text her last message showed while it arrived, so the test can see it grow (streaming).
 WATCH_HER_MESSAGES = """() => {
   window.herTexts = new Set();
@@ -60,6 +64,7 @@ def tavern(sillytavern_package: Path, tmp_path: Path) -> Iterator[SillyTavern]:
     st = SillyTavern(tmp_path / "sillytavern")
     # SillyTavern writes V3 cards as PNGs with a `ccv3` chunk and a V2 copy in `chara`; so do we.
     (st.characters() / "Ava.png").write_bytes(png_with_cards(chara=v2_of(CARD), ccv3=CARD))
+    (st.characters() / "Samantha.png").write_bytes(png_with_cards(chara=persona_to_card(SAMANTHA)))
     st.start()
     yield st
     st.stop()
@@ -121,6 +126,16 @@ def test_sillytavern_chats_with_her_through_the_custom_source(
         expect(reply).not_to_have_text(answered)
         expect(reply).to_contain_text("earlier messages in view.")
         assert reply.inner_text().startswith(answered.strip()[:40])
+
+        # Her own exported card, as a SillyTavern character: each of her texts reaches the model once.
+        expect(page.locator("#send_but")).to_be_visible()  # SillyTavern is done generating
+        page.locator("#rightNavDrawerIcon").click()
+        page.locator("#rm_button_characters").click()
+        page.locator(".character_select", has_text="Samantha").first.click()
+        expect(page.locator(".mes[is_user='false'] .mes_text").last).to_contain_text(SAMANTHA.greeting[:30])
+        page.locator("#send_textarea").fill("Hello")
+        page.locator("#send_but").click()
+        expect(page.locator(".mes[is_user='false'] .mes_text").last).to_contain_text('You said: "Hello"')
     finally:
         context.close()
 
@@ -128,14 +143,18 @@ def test_sillytavern_chats_with_her_through_the_custom_source(
     assert body["chat_completion_source"] == "custom" and body["stream"] is True
     roles = [m["role"] for m in body["messages"]]
     assert roles[-1] == "system" and body["messages"][-1]["content"] == "Ava always mentions the weather."
-    prompt = backend.prompts[-1]
+    prompt = backend.prompts[0]
     assert "Ava always mentions the weather." in prompt[0]["content"]  # her instructions, not her turn
     assert "lighthouse keeper" in prompt[0]["content"]
     assert prompt[-1] == {"role": "user", "content": SAID}
 
-    continued = sent[-1]["messages"]
+    continued = sent[1]["messages"]
     assert [m["role"] for m in continued[-2:]] == ["assistant", "system"] and "Continue" in continued[-1][
         "content"
     ]
     said = httpx.get(f"{samantha.url}/api/conversations/openai/turns").json()
-    assert [t["text"] for t in said if t["role"] == "user"] == [SAID]
+    assert [t["text"] for t in said if t["role"] == "user"] == [SAID, "Hello"]
+
+    hers = "\n".join(m["content"] for m in sent[-1]["messages"])
+    for text in (SAMANTHA.system.strip(), SAMANTHA.voice.strip(), *SAMANTHA.boundaries):
+        assert hers.count(text) == 1, text
