@@ -104,3 +104,17 @@ async def test_bad_requests_get_ollamas_error_shape(make_server: Any) -> None:
     assert response.status_code == 400 and set(response.json()) == {"error"}
     loaded = await api.chat(model="samantha", messages=[])  # Ollama's "load the model": done at once
     assert loaded.done and await said(server, "ollama") == []
+
+
+async def test_the_ollama_door_has_the_same_rate_limit_and_says_when_to_retry(make_server: Any) -> None:
+    server = await make_server(rate_limit=1)
+    ask = {"model": "samantha", "stream": False}
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        answers = [
+            await http.post("/api/chat", json={**ask, "messages": [{"role": "user", "content": f"hi {i}"}]})
+            for i in range(12)
+        ]
+    limited = [r for r in answers if r.status_code == 429]
+    assert limited and all(
+        int(r.headers["Retry-After"]) >= 1 and "try again" in r.json()["error"] for r in limited
+    )

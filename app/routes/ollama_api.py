@@ -60,7 +60,9 @@ class OllamaRoute(APIRoute):
                 problem = exc
             except HTTPException as exc:  # e.g. FastAPI's "error parsing the body"
                 problem = APIError(exc.status_code, ErrorDetail(message=str(exc.detail)))
-            return JSONResponse({"error": problem.detail.message}, status_code=problem.status)
+            return JSONResponse(
+                {"error": problem.detail.message}, status_code=problem.status, headers=problem.headers
+            )
 
         return route
 
@@ -191,9 +193,9 @@ async def answer(
 ) -> Response:
     """Run one turn for either endpoint and answer in Ollama's shape."""
     asked = read_turn(body.messages, opted_out=store_wanted(store, body))
-    if wait := services.limiter.wait_time(user):
-        raise APIError(429, ErrorDetail(message=f"too many requests; try again in {wait:.0f} s"))
-    session, turn, first = await begin_turn(services, user, conversation or DEFAULT_CONVERSATION, asked, body)
+    session, turn, first, _ = await begin_turn(
+        services, user, conversation or DEFAULT_CONVERSATION, asked, body
+    )
     headers = {"X-Samantha-Conversation": session.conversation, "X-Samantha-Stored": stored_header(asked)}
     if stream:
         return StreamingResponse(

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
-import math
 import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Request, Response
@@ -27,7 +25,6 @@ from app.auth import AuthError, resolve_user
 from app.backends.base import approx_tokens
 from app.protocol import Delta, Done, Error
 from app.routes.deps import ServicesDep, bearer_token
-from app.routes.openai_budget import fit_budget
 from app.routes.openai_models import (
     MODEL_ID,
     APIError,
@@ -42,7 +39,6 @@ from app.routes.openai_turn import (
     TurnTask,
     begin_turn,
     check_features,
-    gen_params,
     read_turn,
     store_wanted,
     stored_header,
@@ -197,19 +193,10 @@ async def chat_completions(
     """Samantha's reply to the person's last message, streamed as server-sent events or whole."""
     check_features(body)
     asked = read_turn(body.messages, opted_out=store_wanted(store, body))
-    if wait := services.limiter.wait_time(user):
-        message = f"too many requests; try again in {wait:.0f} s"
-        # What clients (the OpenAI SDK too) wait before retrying.
-        retry = {"Retry-After": str(math.ceil(wait))}
-        raise APIError(429, ErrorDetail(message=message, type="requests", code="rate_limit_exceeded"), retry)
-    config = services.turn_config()
-    config = replace(config, params=gen_params(config.params, body))
-    count: Callable[[str], int] = getattr(services.backend, "count_tokens", approx_tokens)
-    # Counted in a thread: a model's tokenizer over a long request held the event loop for seconds.
-    prompt_tokens = await asyncio.to_thread(fit_budget, count, services, config, body)
-    session, turn, first = await begin_turn(
+    session, turn, first, prompt_tokens = await begin_turn(
         services, user, conversation_id(conversation, body.user), asked, body
     )
+    count: Callable[[str], int] = getattr(services.backend, "count_tokens", approx_tokens)
     reply = Reply(count, session.config.params.max_tokens, prompt_tokens)
     headers = {"X-Samantha-Conversation": session.conversation, "X-Samantha-Stored": stored_header(asked)}
     if body.stream:

@@ -18,12 +18,15 @@ def fit_budget(count: Callable[[str], int], services: Services, config: TurnConf
     and the message cannot fit in the prompt budget together (llama.cpp would fail with a 502)."""
     persona = count(services.persona.system_text())
     sizes = [count(m.text()) if m.text() else 0 for m in body.messages]  # each message counted once
-    own = sum(n for n, m in zip(sizes, body.messages, strict=True) if m.role in ("system", "developer"))
-    needed = persona + own + sizes[-1] + PROMPT_ALLOWANCE
+    # The person's message is their last `user` one; the client's own texts are its system messages.
+    pairs = list(zip(sizes, body.messages, strict=True))
+    said = next((n for n, m in reversed(pairs) if m.role == "user"), 0)
+    own = sum(n for n, m in pairs if m.role in ("system", "developer"))
+    needed = persona + own + said + PROMPT_ALLOWANCE
     budget = config.context_tokens - config.params.max_tokens
     if needed > budget:
         message = (
-            f"the system and last messages take {own + sizes[-1]} tokens, and with her persona"
+            f"the system and last messages take {own + said} tokens, and with her persona"
             f" ({persona}) the prompt needs {needed} of the {budget} left for it: shorten them, or raise"
             f" --context-tokens (SAMANTHA_CONTEXT_TOKENS, now {config.context_tokens}; the model's own"
             " context must allow it)"

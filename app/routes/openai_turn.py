@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, replace
 
-from app.backends.base import GenParams
+from app.backends.base import GenParams, approx_tokens
 from app.protocol import MAX_TEXT_CHARS, Delta, Done, Error, ServerFrame
+from app.routes.openai_budget import fit_budget
 from app.routes.openai_models import APIError, ChatMessage, ChatRequest, ErrorDetail
 from app.services import Services
 from app.session import ChatSession
@@ -191,10 +193,20 @@ def stored_header(asked: ClientTurn) -> str:
 
 async def begin_turn(
     services: Services, user: str, conversation: str, asked: ClientTurn, body: ChatRequest
-) -> tuple[ChatSession, TurnTask, Delta | Done]:
-    """Start the turn in a task of its own and wait for its first words; a failure before them is raised."""
+) -> tuple[ChatSession, TurnTask, Delta | Done, int]:
+    """Start the turn in a task of its own and wait for its first words; a failure before them is raised.
+
+    Also checks, for every door, the person's rate limit (a 429 that says when to retry) and that the
+    request fits the prompt budget; returns the prompt's tokens too."""
+    if wait := services.limiter.wait_time(user):
+        message = f"too many requests; try again in {wait:.0f} s"
+        retry = {"Retry-After": str(math.ceil(wait))}  # what clients (the OpenAI SDK too) wait for
+        raise APIError(429, ErrorDetail(message=message, type="requests", code="rate_limit_exceeded"), retry)
     session = services.session(user, conversation)
     session.config = replace(session.config, params=gen_params(session.config.params, body))
+    count = getattr(services.backend, "count_tokens", approx_tokens)
+    # Counted in a thread: a model's tokenizer over a long request held the event loop for seconds.
+    prompt_tokens = await asyncio.to_thread(fit_budget, count, services, session.config, body)
     if not asked.store:
         log.info("answering without storing for %s: %s", user, asked.why_not_stored)
     cap = services.settings.history_turns
@@ -206,7 +218,7 @@ async def begin_turn(
     if isinstance(first, Error):  # nothing was sent yet: a proper HTTP error
         await turn.close()
         raise APIError.from_frame(first)
-    return session, turn, first
+    return session, turn, first, prompt_tokens
 
 
 async def whole_reply(turn: TurnTask, first: Delta | Done) -> Done:
