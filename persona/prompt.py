@@ -47,8 +47,13 @@ class PromptTurn:
 
 
 def clean(text: str) -> str:
-    """Strip template control sequences from untrusted text."""
-    return _CONTROL.sub("", text)
+    """Strip template control sequences from untrusted text, until none is left.
+
+    One pass is not enough: removing the inner `<|x|>` of `<|im_<|x|>start|>` joins a new `<|im_start|>`.
+    """
+    while (stripped := _CONTROL.sub("", text)) != text:
+        text = stripped
+    return text
 
 
 def quote(text: str) -> str:
