@@ -91,7 +91,10 @@ def date_pattern(today: date, asks: str) -> str:
     day = today.day
     suffix = r"(?:st|nd|rd|th)?"
     month = f"{today:%B}"
-    return rf"\b{day}{suffix}(?: of)? {month}\b|\b{month},? (?:the )?{day}{suffix}\b|\b{today.month}/{day}\b"
+    return (
+        rf"\b{day}{suffix}(?: of)? {month}\b|\b{month},? (?:the )?{day}{suffix}\b|\b{today.month}/{day}\b"
+        rf"|\b{today.isoformat()}\b"  # right, if robotic: the style rule counts the raw date against it
+    )
 
 
 def judge(rule: str, reply: str, expect: str | None, avoid: str | None) -> tuple[bool, str]:
