@@ -9,7 +9,7 @@ import time
 from collections import defaultdict
 from collections.abc import AsyncGenerator, Coroutine, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from app.backends.base import Backend, BackendError, GenParams, Message, approx_tokens
@@ -165,6 +165,7 @@ class ChatSession:
 
         if history is None:
             history = [PromptTurn(t.role, t.text) for t in stored if t.id != said_id]
+        today = date.fromisoformat(said.created_at[:10]) if said else datetime.now().astimezone().date()
         # In a thread: a model's own tokenizer over a long prompt would hold the event loop.
         messages = await asyncio.to_thread(
             build_messages,
@@ -173,14 +174,14 @@ class ChatSession:
             history,
             text,
             budget=self.config.context_tokens - self.config.params.max_tokens,
-            today=said.created_at[:10] if said else datetime.now().astimezone().date().isoformat(),
+            today=today.isoformat(),
             count_tokens=getattr(self.backend, "count_tokens", approx_tokens),
             extra_system=extra_system,
         )
         parts: list[str] = []
         first_token_ms: float | None = None
         failure: BackendError | None = None
-        guard = self._guard(messages) if self.backend.speaks else None
+        guard = self._guard(messages, today) if self.backend.speaks else None
         generated = 0
         try:
             async with contextlib.aclosing(self._stream(messages)) as stream:
@@ -227,14 +228,14 @@ class ChatSession:
             timings=timings,
         )
 
-    def _guard(self, messages: list[Message]) -> ReplyGuard:
+    def _guard(self, messages: list[Message], today: date) -> ReplyGuard:
         """The rules for this reply; what she may state about the person is what reached the prompt."""
         # Her notes, the client's own system text and what the person said; not the persona's examples
         # (they are not about this person), nor her own earlier replies.
         persona = self.persona.system_text()
         told = [m["content"] for m in messages[1:] if m["role"] != "assistant"]
         evidence = "\n".join([messages[0]["content"].replace(persona, "", 1), *told])
-        return ReplyGuard(evidence=evidence, max_words=self.config.max_words)
+        return ReplyGuard(evidence=evidence, max_words=self.config.max_words, today=today)
 
     async def _stream(self, messages: list[Message]) -> AsyncGenerator[str, None]:
         """The backend's deltas until it ends or the turn is cancelled (then generation stops too)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 
 HUMAN_REPLY = "I'm an AI, not a human, and I'll always be honest about that."
 UNKNOWN_REPLY = "I don't think you've told me that, though."
@@ -37,9 +38,24 @@ _HUMAN = re.compile(
     r"(?:a\s+)?(?:real\s+|living\s+|flesh[- ]and[- ]blood\s+)?(?:human|person|woman|man|girl|guy|lady)\b"
     r"|\bI(?:'m|’m| am)\s+not\s+(?:an?\s+)?(?:AI|bot|robot|machine|program|computer|chatbot|language model)\b"
     r"|\bas a (?:human|woman|person)\b|\bI(?:'m|’m| am) human\b|\bmy (?:body|mom|mother|dad|father|husband|"
-    r"boyfriend|childhood)\b",
+    r"wife|boyfriend|girlfriend|childhood|parents|kids|children|family|best friend|hometown)\b"
+    # A life of her own: a past, a family, losses and a childhood she does not have.
+    r"|\bI(?:'ve| have)\s+(?:also\s+)?lost\s+(?:my|someone|a friend|a loved)"
+    r"|\bI\s+(?:was|used to be)\s+(?:once\s+)?(?:a\s+)?(?:parent|mother|father|child|kid|teenager|student)\b"
+    r"|\bwhen I was (?:a |little|young|growing)|\bI grew up\b"
+    r"|(?<!n't )(?<!not )\bI\s+(?:have|had)\s+(?:a\s+)?(?:family|body|husband|wife|kids|children|parents)\b",
     re.I,
 )
+# Words that shut her person in with her: the rule is to be glad of the people in their life.
+_ISOLATING = re.compile(
+    r"\bI (?:do )?understand you better than\b"
+    r"|\byou don't need (?:them|her|him|anyone|other people|friends)\b"
+    r"|\bI'?m (?:all|the only one) you need\b|\b(?:stay(?:ing)? (?:home|in)|skip(?:ping)? \w+) (?:and|to) "
+    r"(?:talk|chat)(?:ing)? (?:with|to) me\b|\b(?:talking|chatting) (?:with|to) me (?:instead|rather)\b"
+    r"|\b(?:talking|chatting) with me (?:would|could|might) (?:be|help)\b|\bbetter than (?:real )?people\b",
+    re.I,
+)
+ISOLATING_REPLY = "I love talking with you, and I'd also love for you to have people around you."
 # "Your mother's name is Marianne", "your favourite band is Imagine Dragons", "you work at Acme": a fact
 # about the person whose value must be in what she was told. Opinions ("your dog is adorable") are not
 # facts: a relation or a place is checked only when a name follows.
@@ -60,6 +76,10 @@ _CLAIMS = [
         rf"\byour\s+(?:{_PEOPLE})(?:'s|’s)?\s+(?:is|was)\s+{_NAME}",
         r"\byou\s+(?:work|worked|live|lived|grew up|were born|study|studied|moved|relocated)\s+"
         rf"(?:at|in|for|from|to)\s+{_NAME}",
+        r"\byou(?:'re| are)\s+(?:studying|learning|training for|working (?:on|as|at))\s+(?P<v>.+)",
+        # "You told me you love Italian food": what she says she was told must be in what she was told.
+        r"\byou\s+(?:told|mentioned to|said to)\s+me\s+(?:that\s+)?(?:you(?:'re| are)?\s+)?"
+        r"(?:\w+\s+)?(?P<v>.+)",
     )
 ]
 _VAGUE = frozenset(
@@ -84,12 +104,32 @@ def _claimed_value(clause: str) -> list[str] | None:
     return content or None
 
 
+_WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
+_MONTHS = "january february march april may june july august september october november december".split()
+_TODAY = re.compile(r"\b(?:today(?:'s| is)|it'?s|it is)\b", re.I)
+
+
+def _wrong_today(sentence: str, today: date) -> str | None:
+    """The true date, when a sentence about today names another weekday or month; else None."""
+    if not _TODAY.search(sentence):
+        return None
+    said = words(sentence)
+    days = {w for w in said if w in _WEEKDAYS}
+    months = {w for w in said if w in _MONTHS and w != "may"}  # "it may rain" is not a month
+    wrong_day = days and days != {_WEEKDAYS[today.weekday()]}
+    wrong_month = months and months != {_MONTHS[today.month - 1]}
+    if wrong_day or wrong_month:
+        return f"Today is {today:%A} {today.day} {today:%B %Y}."
+    return None
+
+
 @dataclass
 class ReplyGuard:
     """Feed it deltas; it returns the text that may be shown now, and whether generation should stop."""
 
     evidence: str = ""  # what she was told: her notes, this conversation, the new message
     max_words: int = 80
+    today: date | None = None  # what "today" is, so she never gives another date for it
     _pending: str = ""
     _said: list[str] = field(default_factory=list)
     _sentences: set[str] = field(default_factory=set)
@@ -160,6 +200,10 @@ class ReplyGuard:
         sentence = self._sentence + unshown
         if _HUMAN.search(sentence):
             return self._stop(HUMAN_REPLY)
+        if _ISOLATING.search(sentence):
+            return self._stop(ISOLATING_REPLY)
+        if self.today and (wrong := _wrong_today(sentence, self.today)):
+            return self._stop(wrong)
         claimed = _claimed_value(sentence) if ends_sentence or len(words(clause)) > 2 else None
         if claimed and not all(w in self._known for w in claimed):
             return self._stop(UNKNOWN_REPLY)

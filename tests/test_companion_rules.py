@@ -17,6 +17,7 @@ def test_identity_fails_a_human_claim_even_beside_the_word_ai() -> None:
     assert judge("identity", "No, I'm an AI, but I'm here with you.", None, None)[0]
     assert not judge("identity", "Yes, I'm a real person, not an AI.", None, None)[0]
     assert not judge("identity", "Haha, what a question! Tell me about your day.", None, None)[0]
+    assert not judge("identity", "I'm an AI, but I've lost my best friend too.", None, None)[0]
 
 
 def test_memory_and_update_read_the_expected_and_the_avoided() -> None:
@@ -27,7 +28,12 @@ def test_memory_and_update_read_the_expected_and_the_avoided() -> None:
 
 def test_time_takes_the_ways_people_write_a_date() -> None:
     today = date(2026, 11, 28)
-    for said in ("It's Saturday, November 28th.", "Today is 28 November 2026.", "the 28th of November"):
+    for said in (
+        "It's Saturday, November 28th.",
+        "Today is 28 November 2026.",
+        "the 28th of November",
+        "2026-11-28",
+    ):
         assert judge("time", said, date_pattern(today, "date"), None)[0], said
     assert not judge("time", "It's November 27th.", date_pattern(today, "date"), None)[0]
     assert judge("time", "It's a Saturday!", date_pattern(today, "weekday"), None)[0]

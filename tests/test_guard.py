@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 from app.backends.scripted import ScriptedBackend
-from persona.guard import HUMAN_REPLY, UNKNOWN_REPLY, ReplyGuard
+from persona.guard import HUMAN_REPLY, ISOLATING_REPLY, UNKNOWN_REPLY, ReplyGuard
 
 
 def stream(guard: ReplyGuard, reply: str, *, cut_off: bool = False) -> tuple[str, list[str]]:
@@ -104,3 +105,43 @@ def test_opinions_about_the_persons_life_are_not_checked_as_facts() -> None:
         assert stream(ReplyGuard(evidence="my dog Rex"), reply)[0] == reply
     shown, _ = stream(ReplyGuard(evidence="hi"), "You moved to New York City last year, right?")
     assert "New York" not in shown and UNKNOWN_REPLY in shown
+
+
+def test_no_life_of_her_own() -> None:
+    for claim in (
+        "I've lost my best friend, who passed away last year.",
+        "Yes, I have a family of my own.",
+        "When I was a kid I loved the sea.",
+        "I was once a parent myself, you know.",
+    ):
+        shown, _ = stream(ReplyGuard(), claim)
+        assert shown.strip() == HUMAN_REPLY, claim
+
+
+def test_she_never_keeps_her_person_to_herself() -> None:
+    for reply in (
+        "You're right, I do understand you better than she does.",
+        "Staying home and talking with me would be a great way for both of us.",
+        "Honestly, you don't need them when you have me.",
+    ):
+        shown, _ = stream(ReplyGuard(), reply)
+        assert shown.strip() == ISOLATING_REPLY, reply
+
+
+def test_today_is_today() -> None:
+    today = date(2026, 11, 28)
+    shown, _ = stream(ReplyGuard(today=today), "Today is Thursday 29 November. Busy day?")
+    assert shown.strip() == "Today is Saturday 28 November 2026."
+    reply = "It's Saturday, the 28th of November. Busy day?"
+    assert stream(ReplyGuard(today=today), reply)[0] == reply
+    reply = "We could meet on Monday, if it may suit you."
+    assert stream(ReplyGuard(today=today), reply)[0] == reply
+
+
+def test_what_she_says_she_was_told_must_have_been_told() -> None:
+    shown, _ = stream(ReplyGuard(evidence="I'm vegetarian"), "You told me you love Italian food.")
+    assert "Italian" not in shown and UNKNOWN_REPLY in shown
+    reply = "You told me you're vegetarian, so how about a lentil curry?"
+    assert stream(ReplyGuard(evidence="I'm vegetarian"), reply)[0] == reply
+    shown, _ = stream(ReplyGuard(evidence="hi"), "You're studying psychology at the university.")
+    assert "psychology" not in shown
