@@ -44,7 +44,7 @@ def converse(page: ChatPage) -> list[tuple[str, str]]:
     for number, session in enumerate(SESSIONS):
         if number:
             page.page.locator("#new-chat").click()
-            expect(page.replies).to_have_count(0)
+            expect(page.said).to_have_count(0)  # a new conversation: only her greeting is on screen
             shown.append(("", ""))  # a new conversation starts
         for text in session:
             reply = page.say(text)
