@@ -153,7 +153,7 @@ def chunk_files(spec: ModelSpec) -> list[Path]:
     return found
 
 
-def _bundled_file(spec: ModelSpec) -> Path:
+def bundled_file(spec: ModelSpec) -> Path:
     directory = _package_dir(spec.packages[0])
     candidate = directory / spec.file if directory else None
     if candidate is None or not candidate.is_file():
@@ -263,7 +263,7 @@ def resolve_model(model: str | None, *, progress: bool = True) -> Path:
     spec = CATALOGUE[model or DEFAULT_MODEL]
     match spec.source:
         case "package":
-            return _bundled_file(spec)
+            return bundled_file(spec)
         case "chunks":
             target = cached_file(spec)
             assert spec.sha256 is not None
@@ -280,33 +280,3 @@ def resolve_model(model: str | None, *, progress: bool = True) -> Path:
                 f"model {spec.name} is not downloaded; run `samantha models pull {spec.name}` "
                 f"({spec.size / 1e9:.1f} GB)"
             )
-
-
-@dataclass(frozen=True)
-class ModelStatus:
-    """One line of `samantha models`."""
-
-    spec: ModelSpec
-    path: Path | None
-    state: str  # "ready", "verified", "not prepared", "not downloaded", "missing packages", "unchecked"
-
-
-def model_status(spec: ModelSpec) -> ModelStatus:
-    """Where a catalogue model is and whether it is verified, without preparing or hashing anything."""
-    if spec.source == "package":
-        try:
-            return ModelStatus(spec, _bundled_file(spec), "ready (as its package ships it)")
-        except ModelError:
-            return ModelStatus(spec, None, "missing package")
-    target = cached_file(spec)
-    if target.is_file() and spec.sha256 and is_verified(target, spec.sha256):
-        return ModelStatus(spec, target, "verified")
-    if spec.source == "chunks":
-        try:
-            chunk_files(spec)
-        except ModelError:
-            return ModelStatus(spec, None, "missing packages")
-        return ModelStatus(spec, None, "installed; prepared at first start")
-    if target.is_file():
-        return ModelStatus(spec, target, "unchecked (pull again to verify)")
-    return ModelStatus(spec, None, "not downloaded")

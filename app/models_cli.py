@@ -5,9 +5,50 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from app.model_catalog import CATALOGUE, DEFAULT_MODEL, ModelError, model_status
+from app.model_catalog import (
+    CATALOGUE,
+    DEFAULT_MODEL,
+    ModelError,
+    ModelSpec,
+    bundled_file,
+    cached_file,
+    chunk_files,
+    is_verified,
+)
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """One line of `samantha models`."""
+
+    spec: ModelSpec
+    path: Path | None
+    state: str  # "ready", "verified", "not prepared", "not downloaded", "missing packages", "unchecked"
+
+
+def model_status(spec: ModelSpec) -> ModelStatus:
+    """Where a catalogue model is and whether it is verified, without preparing or hashing anything."""
+    if spec.source == "package":
+        try:
+            return ModelStatus(spec, bundled_file(spec), "ready (as its package ships it)")
+        except ModelError:
+            return ModelStatus(spec, None, "missing package")
+    target = cached_file(spec)
+    if target.is_file() and spec.sha256 and is_verified(target, spec.sha256):
+        return ModelStatus(spec, target, "verified")
+    if spec.source == "chunks":
+        try:
+            chunk_files(spec)
+        except ModelError:
+            return ModelStatus(spec, None, "missing packages")
+        return ModelStatus(spec, None, "installed; prepared at first start")
+    if target.is_file():
+        return ModelStatus(spec, target, "unchecked (pull again to verify)")
+    return ModelStatus(spec, None, "not downloaded")
 
 
 def add_models_commands(commands: Any) -> None:

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from app.backends import Backend, create_backend
 from app.backends.base import GenParams
 from app.config import Settings
+from app.learning import Learner, learn
 from app.limits import RateLimiter
-from app.session import ChatSession, Learner, TurnConfig, learn
+from app.session import ChatSession, TurnConfig
 from app.unlock import passphrase_for
 from memory.embedder import Embedder, load_embedder
 from memory.seeds import ingest_seeds

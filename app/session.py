@@ -6,20 +6,17 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import defaultdict
-from collections.abc import AsyncGenerator, Coroutine, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from app.backends.base import Backend, BackendError, GenParams, Message, approx_tokens
+from app.learning import Learner, learn
 from app.protocol import Delta, Done, Error, Recalled, RecalledMemory, ScoreParts, ServerFrame
-from memory.extract import extract_facts, extract_with_model, importance
 from memory.models import Recalled as RecalledMemoryValue
 from memory.models import Turn
 from memory.store import MemoryStore
-from memory.turns import turn_memory
-from memory.write import NewMemory
 from persona.guard import ReplyGuard
 from persona.persona import Persona
 from persona.prompt import PromptMemory, PromptTurn, build_messages
@@ -37,30 +34,6 @@ class TurnConfig:
     params: GenParams = field(default_factory=GenParams)
     model_facts: bool = False  # ask the model for facts as JSON (capable remote models only)
     max_words: int = 80  # a reply ends at the first sentence end past this many words
-
-
-class Learner:
-    """Learning from an exchange runs in the background; a user's next recall waits for it first."""
-
-    def __init__(self) -> None:
-        self._tasks: dict[str, set[asyncio.Task[None]]] = defaultdict(set)
-
-    def spawn(self, user: str, work: Coroutine[Any, Any, None]) -> None:
-        """Run `work` in the background for `user`."""
-        task = asyncio.create_task(work)
-        self._tasks[user].add(task)
-        task.add_done_callback(self._tasks[user].discard)
-
-    async def settle(self, user: str) -> None:
-        """Wait until everything learned for `user` so far is stored."""
-        if self._tasks.get(user):
-            await asyncio.wait(set(self._tasks[user]))
-
-    async def aclose(self) -> None:
-        """Let every pending piece of learning finish (at shutdown)."""
-        pending = {t for tasks in self._tasks.values() for t in tasks}
-        if pending:
-            await asyncio.wait(pending)
 
 
 def recalled_frame(recalled: Sequence[RecalledMemoryValue]) -> Recalled:
@@ -285,29 +258,3 @@ class ChatSession:
 
     async def _learn(self, said: Turn) -> None:
         await learn(self.store, self.backend, self.config.model_facts, said)
-
-
-async def learn(store: MemoryStore, backend: Backend, model_facts: bool, said: Turn) -> None:
-    """Remember what the person said and the facts in it (her own replies stay in the log only).
-
-    The turn is marked learned in the same transaction, so one cut short (SIGKILL) is learned at the
-    next start (see `Services.finish_learning`).
-    """
-    try:
-        facts = await extract_with_model(backend, said.text) if model_facts else extract_facts(said.text)
-        day = said.created_at[:10]
-        # Stored with date and speaker (what the model reads); embedded as said (what questions match).
-        items = [turn_memory(said)] + [
-            NewMemory(
-                f"[{day}] {f.text}",
-                "fact",
-                importance(f.text, is_fact=True),
-                (said.id,),
-                fact_key=f.key,
-                embed_text=f.said,
-            )
-            for f in facts
-        ]
-        await store.remember_batch(said.user, items)
-    except Exception as exc:  # learning is best effort; the turn itself is already stored
-        log.error("could not remember turn %d: %r", said.id, exc)
