@@ -88,7 +88,8 @@ async def test_a_reply_streams_from_the_server_through_the_websocket(
     frames = await chat.turn("Hi! What do you like to do on a rainy afternoon?")
     assert frames[0]["type"] == "recalled" and frames[-1]["type"] == "done"
     deltas = [f["text"] for f in frames if f["type"] == "delta"]
-    assert len(deltas) > 3 and len(frames) == len(deltas) + 2
+    # Streamed in pieces (her reply rules release it clause by clause; a 24-token reply is a few clauses).
+    assert len(deltas) >= 2 and len(frames) == len(deltas) + 2
     done = frames[-1]
     assert done["text"] == "".join(deltas) and done["text"].strip() and not done["interrupted"]
     assert await stored_turns(server, "c1") == [
