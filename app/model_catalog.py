@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -160,18 +160,6 @@ def bundled_file(spec: ModelSpec) -> Path:
         package = spec.packages[0].replace("_", "-")
         raise ModelError(f"model {spec.name}: the package {package} is missing; run `make setup`")
     return candidate
-
-
-def sha256_of(parts: Iterable[Path], progress: Callable[[int], None] | None = None) -> str:
-    """The sha256 of the files joined in order."""
-    digest = hashlib.sha256()
-    for part in parts:
-        with part.open("rb") as f:
-            while block := f.read(1 << 22):
-                digest.update(block)
-                if progress:
-                    progress(len(block))
-    return digest.hexdigest()
 
 
 def _stamp(path: Path) -> Path:
