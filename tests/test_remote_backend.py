@@ -83,12 +83,14 @@ async def stored_turns(server: Any, conversation: str) -> list[tuple[str, str, s
 async def test_a_reply_streams_from_the_server_through_the_websocket(
     llama: LlamaServer, samantha: Samantha
 ) -> None:
-    server = await samantha(llama.base_url, max_tokens=24)  # no model named: she uses the one listed
+    # No model named: she uses the one listed. Greedy and long enough for a few clauses, so the reply
+    # does not hang on one sampled sentence (CI once drew a single clause at temperature 0.6).
+    server = await samantha(llama.base_url, max_tokens=48, temperature=0.0)
     chat = await server.chat("c1")
     frames = await chat.turn("Hi! What do you like to do on a rainy afternoon?")
     assert frames[0]["type"] == "recalled" and frames[-1]["type"] == "done"
     deltas = [f["text"] for f in frames if f["type"] == "delta"]
-    # Streamed in pieces (her reply rules release it clause by clause; a 24-token reply is a few clauses).
+    # Streamed in pieces (her reply rules release it clause by clause; a 48-token reply is a few clauses).
     assert len(deltas) >= 2 and len(frames) == len(deltas) + 2
     done = frames[-1]
     assert done["text"] == "".join(deltas) and done["text"].strip() and not done["interrupted"]
