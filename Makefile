@@ -37,6 +37,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check app memory persona tests bench
 	$(BIN)/ruff format --check app memory persona tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 test: $(STAMP) browser sillytavern lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from app.services import Services, is_loopback
+from persona.errors import SamanthaError
 
 
-class AuthError(Exception):
+class AuthError(SamanthaError):
     """The request carries no valid token; the message says what to do."""
 
 

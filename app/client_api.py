@@ -5,8 +5,10 @@ from __future__ import annotations
 import urllib.parse
 from typing import Any
 
+from persona.errors import SamanthaError
 
-class ApiError(Exception):
+
+class ApiError(SamanthaError):
     """A memory endpoint failed; the message says how, in words for the user."""
 
 

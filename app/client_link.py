@@ -12,16 +12,15 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from pydantic import BaseModel
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
+from app.client_term import Screen
 from app.protocol import Cancel, Delta, Done, Error, Hello, Pong, Ready, Recalled, RecalledMemory, UserMessage
-
-if TYPE_CHECKING:
-    from app.client import Screen
+from persona.errors import SamanthaError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -42,7 +41,7 @@ FRAME_TYPES: dict[str, type[Frame]] = {
 }
 
 
-class LinkError(Exception):
+class LinkError(SamanthaError):
     """The server could not be reached, or refused the conversation."""
 
 

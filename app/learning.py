@@ -9,7 +9,8 @@ from collections.abc import Coroutine
 from typing import Any
 
 from app.backends.base import Backend
-from memory.extract import extract_facts, extract_with_model, importance
+from app.fact_model import extract_with_model
+from memory.extract import extract_facts, importance
 from memory.models import Turn
 from memory.store import MemoryStore
 from memory.turns import turn_memory

@@ -17,13 +17,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from persona.errors import SamanthaError
+
 log = logging.getLogger(__name__)
 
 GGUF_MAGIC = b"GGUF"
 DEFAULT_MODEL = "qwen2.5-coder-1.5b"
 
 
-class ModelError(Exception):
+class ModelError(SamanthaError):
     """A model cannot be used as asked; the message is one line naming the model and the fix."""
 
 

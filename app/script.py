@@ -20,6 +20,7 @@ from app.backends.scripted import ScriptedBackend
 from app.config import Settings
 from app.server import RunningServer
 from memory.embedder import Embedder, load_embedder
+from persona.errors import SamanthaError
 
 
 class Expect(BaseModel):
@@ -71,7 +72,7 @@ class Result:
         self.lines.append(f"    {'PASS' if ok else 'FAIL'} {what}")
 
 
-class ScriptError(ValueError):
+class ScriptError(SamanthaError, ValueError):
     """The script file cannot be read or does not follow the format."""
 
 

@@ -9,7 +9,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from app.backends import Backend, create_backend
-from app.backends.base import GenParams
 from app.config import Settings
 from app.learning import Learner, learn
 from app.limits import RateLimiter
@@ -18,12 +17,14 @@ from app.unlock import passphrase_for
 from memory.embedder import Embedder, load_embedder
 from memory.seeds import ingest_seeds
 from memory.store import MemoryStore
+from persona.errors import SamanthaError
+from persona.messages import GenParams
 from persona.persona import Persona, load_persona
 
 log = logging.getLogger(__name__)
 
 
-class StartupError(Exception):
+class StartupError(SamanthaError):
     """The server must not start as configured; the message says why and what to do."""
 
 
@@ -61,7 +62,7 @@ class Services:
             params=GenParams(
                 max_tokens=s.max_tokens, temperature=s.temperature, repeat_penalty=s.repeat_penalty
             ),
-            model_facts=s.facts == "model" or (s.facts == "auto" and s.backend == "openai"),
+            model_facts=s.facts == "model" or (s.facts == "auto" and self.backend.extracts_facts),
         )
 
     def session(self, user: str, conversation: str) -> ChatSession:
@@ -88,7 +89,7 @@ class Services:
     @property
     def model_name(self) -> str:
         """The model the backend runs, as people would name it."""
-        return str(getattr(self.backend, "model_name", None) or self.backend.name)
+        return self.backend.model_name
 
     async def aclose(self) -> None:
         """Finish background learning, then release what this object opened."""
@@ -130,8 +131,7 @@ async def open_services(
         if settings.seeds_dir is not None:
             await asyncio.to_thread(ingest_seeds, store, settings.seeds_dir)
         model = backend if backend is not None else await asyncio.to_thread(create_backend, settings)
-        if (ask := getattr(model, "ask_model", None)) is not None:
-            await ask()  # a remote server names its model now, not at the first turn
+        await model.start()  # a remote server names its model now, not at the first turn
     except BaseException:
         if memory is None:
             await store.aclose()

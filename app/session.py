@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from app.backends.base import Backend, BackendError, GenParams, Message, approx_tokens
+from app.backends.base import Backend, BackendError
 from app.learning import Learner, learn
 from app.protocol import Delta, Done, Error, Recalled, RecalledMemory, ScoreParts, ServerFrame
 from memory.models import Recalled as RecalledMemoryValue
 from memory.models import Turn
 from memory.store import MemoryStore
 from persona.guard import ReplyGuard
+from persona.messages import GenParams, Message
 from persona.persona import Persona
 from persona.prompt import PromptMemory, PromptTurn, build_messages
 
@@ -148,7 +149,7 @@ class ChatSession:
             text,
             budget=self.config.context_tokens - self.config.params.max_tokens,
             today=today.isoformat(),
-            count_tokens=getattr(self.backend, "count_tokens", approx_tokens),
+            count_tokens=self.backend.count_tokens,
             extra_system=extra_system,
         )
         parts: list[str] = []
@@ -233,7 +234,7 @@ class ChatSession:
                     self._absorb_interrupt(task)
                 yield delta
         finally:
-            await agen.aclose()  # type: ignore[attr-defined]
+            await agen.aclose()
 
     def _absorb_interrupt(self, task: asyncio.Task[Any] | None) -> bool:
         """Take back cancel()'s cancellation of the waiting task; True if nobody else cancelled it."""

@@ -2,9 +2,10 @@
 
 Each message below is something a person might tell her, with the words a fact learned from it must keep
 (none for small talk). Both extractors run on every message, in one run: `extract_facts` (the rules) and
-`extract_with_model` (the default local model asked for JSON, as `--facts model` does). Reported: how many
-of the expected facts each finds, how many facts each invents from small talk, and the time per message
-(for the model, time it holds the only local model, which a reply would wait for).
+`extract_with_model` (app/fact_model.py: the default local model asked for JSON, as `--facts model`
+does). Reported: how many of the expected facts each finds, how many facts each invents from small
+talk, and the time per message (for the model, time it holds the only local model, which a reply would
+wait for).
 
     .venv/bin/python -m bench.facts [--model NAME] [--no-record]
 """
@@ -21,8 +22,9 @@ from typing import Any
 
 from app.backends import create_backend
 from app.config import Settings
+from app.fact_model import extract_with_model
 from bench import locomo_metrics, report
-from memory.extract import Fact, extract_facts, extract_with_model
+from memory.extract import Fact, extract_facts
 
 COMMAND = ".venv/bin/python -m bench.facts"
 # (what the person says, the words the facts must contain between them)

@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Generator, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime
@@ -182,19 +182,24 @@ class Recording:
 
     name = "llamacpp"
     speaks = True
+    extracts_facts = False
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
         self.last: list[Any] = []
+        self.model_name = inner.model_name
 
     def count_tokens(self, text: str) -> int:
         return int(self.inner.count_tokens(text))
 
-    async def generate(self, messages: Sequence[Any], params: Any) -> AsyncIterator[str]:
+    async def generate(self, messages: Sequence[Any], params: Any) -> AsyncGenerator[str, None]:
         self.last = list(messages)
         async with aclosing(self.inner.generate(messages, params)) as stream:
             async for delta in stream:
                 yield delta
+
+    async def start(self) -> None:
+        """The real backend is loaded already."""
 
     async def aclose(self) -> None:
         """The bench closes the real backend itself."""
@@ -207,12 +212,12 @@ async def compare(backend: Any, reps: int, ttft_reps: int, max_tokens: int) -> d
     """
     from websockets.asyncio.client import connect
 
-    from app.backends.base import GenParams
     from app.config import Settings
     from app.server import RunningServer
     from memory.embedder import load_embedder
     from memory.store import MemoryStore
     from memory.write import NewMemory
+    from persona.messages import GenParams
 
     llm = backend._llm
     params = GenParams(max_tokens=max_tokens, temperature=0.0)
@@ -328,8 +333,8 @@ def llm_prompt(llm: Any, messages: list[Any]) -> bytes:
 
 async def bridge_cost(deltas: int = 2000) -> dict[str, float]:
     """The bridge alone: microseconds per delta with a model that answers instantly."""
-    from app.backends.base import GenParams
     from app.backends.llamacpp import LlamaCppBackend
+    from persona.messages import GenParams
 
     class Instant:
         def create_chat_completion(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
@@ -352,7 +357,7 @@ async def caching(backend: Any, reps: int) -> dict[str, Any]:
     """TTFT cold vs with the previous turn's state, per persona length; then eviction and LlamaRAMCache."""
     from llama_cpp import LlamaRAMCache
 
-    from app.backends.base import GenParams
+    from persona.messages import GenParams
 
     llm = backend._llm
     params = GenParams(max_tokens=4, temperature=0.0)
@@ -410,9 +415,9 @@ async def caching(backend: Any, reps: int) -> dict[str, Any]:
 
 def probe(threads: int, reps: int, model: str | None = None) -> dict[str, float]:
     """One process, raw llama-cpp-python: cold TTFT and tokens/s (the parent sets the environment)."""
-    from app.backends.base import GenParams
     from app.model_catalog import resolve_model
     from memory.embedder import load_embedder
+    from persona.messages import GenParams
 
     load_embedder()  # as in the server: torch (and its OpenMP runtime, which llama.cpp then shares) first
     from llama_cpp import Llama

@@ -31,13 +31,13 @@ from typing import Any
 
 import numpy as np
 
-from app.backends import Backend, GenParams, create_backend
-from app.backends.base import approx_tokens
+from app.backends import Backend, create_backend
 from app.config import Settings
 from bench import locomo_data, locomo_f1, locomo_metrics, report
 from bench.locomo_data import CATEGORIES, DataError, LocomoConversation, LocomoQuestion
 from memory.embedder import load_embedder
 from memory.store import MemoryStore
+from persona.messages import GenParams
 from persona.persona import Persona, load_persona
 from persona.prompt import PromptMemory, build_messages
 
@@ -86,7 +86,7 @@ class Reader:
             question,
             budget=self.context_tokens - self.params.max_tokens,
             today=today,
-            count_tokens=getattr(self.backend, "count_tokens", approx_tokens),
+            count_tokens=self.backend.count_tokens,
             extra_system=INSTRUCTION,
         )
         return "".join([delta async for delta in self.backend.generate(messages, self.params)]).strip()
@@ -245,7 +245,7 @@ async def benchmark(conversations: list[LocomoConversation], answers: list[list[
         "date": datetime.now().astimezone().isoformat(timespec="seconds"),
         "machine": locomo_metrics.machine(),
         "commit": commit,
-        "model": getattr(backend, "model_name", backend.name),
+        "model": backend.model_name,
         "embedder": embedder.name,
         "generation": {**asdict(params), "n_ctx": settings.context_tokens, "threads": settings.threads},
         "instruction": INSTRUCTION,

@@ -7,11 +7,12 @@ import sqlite3
 from pathlib import Path
 
 from memory import vault
+from persona.errors import SamanthaError
 
 log = logging.getLogger(__name__)
 
 
-class DatabaseError(Exception):
+class DatabaseError(SamanthaError):
     """The database file cannot be used; the message names the file and what to do."""
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from persona.errors import SamanthaError
+
 Kind = Literal["turn", "fact", "reflection", "seed"]
 Role = Literal["user", "assistant"]
 KINDS: tuple[Kind, ...] = ("turn", "fact", "reflection", "seed")
@@ -13,7 +15,7 @@ KINDS: tuple[Kind, ...] = ("turn", "fact", "reflection", "seed")
 SHARED = "*"
 
 
-class MemoryError_(Exception):
+class MemoryError_(SamanthaError):
     """A memory operation was refused (unknown id, read-only seed, corrupt database)."""
 
 

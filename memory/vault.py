@@ -13,12 +13,14 @@ import sqlite3
 from pathlib import Path
 from typing import Any, cast
 
+from persona.errors import SamanthaError
+
 log = logging.getLogger(__name__)
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 
-class VaultError(Exception):
+class VaultError(SamanthaError):
     """The database cannot be opened as asked; the message says why and what to do."""
 
 

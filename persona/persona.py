@@ -7,10 +7,11 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from persona.errors import SamanthaError
 from persona.lorebook import LoreEntry
 
 
-class PersonaError(ValueError):
+class PersonaError(SamanthaError, ValueError):
     """A persona file is missing, unreadable or invalid; the message names the file and field."""
 
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from app.backends.base import Message, approx_tokens
 from persona.lorebook import LORE_SHARE, lore_block
+from persona.messages import Message, approx_tokens
 from persona.notes import render_note
 from persona.persona import Persona
 

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from app.backends import create_backend
-from app.backends.base import BackendError, GenParams, Message
+from app.backends.base import BackendError
 from app.backends.openai import OpenAIBackend
 from app.backends.scripted import EchoBackend, ScriptedBackend
 from app.config import Settings
+from persona.messages import GenParams, Message
 from persona.prompt import MEMORY_HEADER
 
 PROMPT: list[Message] = [

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from app.backends.scripted import ScriptedBackend
-from memory.extract import extract_facts, extract_with_model, importance
+from app.fact_model import extract_with_model
+from memory.extract import extract_facts, importance
 from memory.scoring import retention
 from memory.store import MemoryStore
 from memory.write import NewMemory

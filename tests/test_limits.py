@@ -10,11 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
-from app.backends.base import approx_tokens
 from app.backends.scripted import EchoBackend
 from app.config import Settings
 from memory.embedder import Embedder
 from memory.store import DB_FILE, MemoryStore
+from persona.messages import approx_tokens
 
 CHAT = "/v1/chat/completions"
 

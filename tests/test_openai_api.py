@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 import httpx
 import openai
 import pytest
 
-from app.backends.base import BackendError, GenParams, Message
+from app.backends.base import BackendError
 from app.backends.scripted import EchoBackend, ScriptedBackend
 from app.config import DEFAULT_PERSONA
+from persona.messages import GenParams, Message, approx_tokens
 from persona.persona import load_persona
 from persona.prompt import build_messages
 
@@ -33,13 +34,20 @@ async def turns(server: Any, conversation: str) -> list[dict[str, Any]]:
 class StumblingBackend:
     """Says a few words, then loses the model server: a failure in the middle of a reply."""
 
-    name = "stumbling"
+    name = model_name = "stumbling"
     speaks = True
+    extracts_facts = False
 
-    async def generate(self, messages: Sequence[Message], params: GenParams) -> AsyncIterator[str]:
+    def count_tokens(self, text: str) -> int:
+        return approx_tokens(text)
+
+    async def generate(self, messages: Sequence[Message], params: GenParams) -> AsyncGenerator[str, None]:
         for word in ["I ", "was ", "saying "]:
             yield word
         raise BackendError("the model server went away mid-reply", code="backend_unreachable")
+
+    async def start(self) -> None:
+        """Nothing to prepare."""
 
     async def aclose(self) -> None:
         """Nothing to release."""

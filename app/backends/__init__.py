@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from app.backends.base import Backend, BackendError, GenParams, Message
+from app.backends.base import Backend, BackendError
 
 if TYPE_CHECKING:
     from app.config import Settings
 
-__all__ = ["Backend", "BackendError", "GenParams", "Message", "create_backend"]
+__all__ = ["Backend", "BackendError", "create_backend"]
 
 
 def create_backend(settings: Settings) -> Backend:

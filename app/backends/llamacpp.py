@@ -6,11 +6,12 @@ import asyncio
 import logging
 import os
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from pathlib import Path
 from typing import Any
 
-from app.backends.base import BackendError, GenParams, Message
+from app.backends.base import BackendError
+from persona.messages import GenParams, Message
 
 log = logging.getLogger(__name__)
 _END = object()
@@ -21,6 +22,7 @@ class LlamaCppBackend:
 
     name = "llamacpp"
     speaks = True
+    extracts_facts = False  # asked for JSON, the small local models invent facts (bench/RESULTS.md, facts)
 
     def __init__(self, model_path: Path, *, n_ctx: int = 2048, threads: int | None = None) -> None:
         # OpenMP threads that spin while idle starve everything else on a busy machine: 2 threads ran at
@@ -74,7 +76,7 @@ class LlamaCppBackend:
             if text == before:
                 return text
 
-    async def generate(self, messages: Sequence[Message], params: GenParams) -> AsyncIterator[str]:
+    async def generate(self, messages: Sequence[Message], params: GenParams) -> AsyncGenerator[str, None]:
         """Stream the reply; closing this generator stops generation at the next token."""
         async with self._lock:
             loop = asyncio.get_running_loop()
@@ -125,6 +127,9 @@ class LlamaCppBackend:
                 stop.set()
                 # Hold the lock until the thread has really stopped touching the model.
                 await asyncio.wait({worker})
+
+    async def start(self) -> None:
+        """Nothing to do: the model loaded with the backend."""
 
     async def aclose(self) -> None:
         """Free the model."""

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import cast
 
 import openai
 from openai import AsyncOpenAI, AsyncStream
 from openai.types.chat import ChatCompletionChunk
 
-from app.backends.base import BackendError, GenParams, Message
+from app.backends.base import BackendError
+from persona.messages import GenParams, Message, approx_tokens
 
 log = logging.getLogger(__name__)
 
@@ -46,16 +47,26 @@ class OpenAIBackend:
 
     name = "openai"
     speaks = True
+    extracts_facts = True  # a capable server model answers the JSON request (app/fact_model.py)
 
     def __init__(self, *, base_url: str, api_key: str | None, model: str | None, timeout: float) -> None:
         self.base_url = base_url
-        self.model_name = model
+        self._model_id = model  # as asked for, else (once the server answered) the one it lists
         self.timeout = timeout
         self._checked = False  # the model was checked against the server's list (once it answered)
         # Retries would hide a dead server behind long waits; the user gets a clear error instead.
         self._client = AsyncOpenAI(
             base_url=base_url, api_key=api_key or "not-needed", timeout=timeout, max_retries=0
         )
+
+    @property
+    def model_name(self) -> str:
+        """The server's model, once known."""
+        return self._model_id or self.name
+
+    def count_tokens(self, text: str) -> int:
+        """An estimate: the server's tokenizer is not ours to call."""
+        return approx_tokens(text)
 
     async def _model(self) -> str:
         """The model to ask for, checked once against `/models`.
@@ -64,8 +75,8 @@ class OpenAIBackend:
         asked for one they do not have, so a typo would go unnoticed; we ask first. Servers that do not
         list their models still work when the name is given.
         """
-        if self._checked and self.model_name is not None:
-            return self.model_name
+        if self._checked and self._model_id is not None:
+            return self._model_id
         listed: list[str] | None
         try:
             listed = [m.id for m in (await self._client.models.list()).data]
@@ -73,7 +84,7 @@ class OpenAIBackend:
             if exc.status_code not in _NO_MODEL_LIST:
                 raise
             listed = None
-        if self.model_name is None:
+        if self._model_id is None:
             # Many local servers serve exactly one model; ask which rather than make people type it.
             if listed is None:
                 raise BackendError(
@@ -86,24 +97,24 @@ class OpenAIBackend:
                     f"the server at {self.base_url} lists no models; load one or set --remote-model",
                     code="backend_model",
                 )
-            self.model_name = listed[0]
-        elif listed and not offers(listed, self.model_name):
+            self._model_id = listed[0]
+        elif listed and not offers(listed, self._model_id):
             raise BackendError(
-                f"the server at {self.base_url} has no model {self.model_name!r}; "
+                f"the server at {self.base_url} has no model {self._model_id!r}; "
                 f"it offers: {shortlist(listed)}",
                 code="backend_model",
             )
         self._checked = True
-        return self.model_name
+        return self._model_id
 
-    async def ask_model(self) -> None:
+    async def start(self) -> None:
         """Learn the model's name at start, so /health names it before the first turn; a failure waits."""
         try:
             await self._model()
         except Exception as exc:  # the server may come up later; the first turn asks again and explains
             log.warning("could not ask %s for its model yet: %s", self.base_url, exc)
 
-    async def generate(self, messages: Sequence[Message], params: GenParams) -> AsyncIterator[str]:
+    async def generate(self, messages: Sequence[Message], params: GenParams) -> AsyncGenerator[str, None]:
         """Stream the reply's deltas; every failure becomes a BackendError with a readable message."""
         replying = False  # the server has started its reply: a failure from now on is mid-reply
         try:
@@ -155,7 +166,7 @@ class OpenAIBackend:
                 return BackendError(f"cannot reach {where}; is it running?", code="backend_unreachable")
             case openai.NotFoundError() if "model" in server_says(exc).lower():
                 return BackendError(
-                    f"the server at {self.base_url} has no model {self.model_name!r} ({server_says(exc)})",
+                    f"the server at {self.base_url} has no model {self._model_id!r} ({server_says(exc)})",
                     code="backend_model",
                 )
             case openai.NotFoundError():

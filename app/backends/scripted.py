@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncGenerator, Iterable, Sequence
 from pathlib import Path
 
-from app.backends.base import BackendError, GenParams, Message
-from persona.prompt import MEMORY_HEADER
+from app.backends.base import BackendError
+from persona.messages import GenParams, Message, approx_tokens
 
 
 def _pieces(text: str) -> list[str]:
@@ -20,8 +20,9 @@ def _pieces(text: str) -> list[str]:
 class ScriptedBackend:
     """Replays queued replies in order and records every prompt; fails loudly when it runs out."""
 
-    name = "scripted"
+    name = model_name = "scripted"
     speaks = True
+    extracts_facts = False
 
     def __init__(self, replies: Iterable[str] = (), *, delay: float = 0.0) -> None:
         self._replies: deque[str] = deque(replies)
@@ -47,7 +48,7 @@ class ScriptedBackend:
         """How many replies are left."""
         return len(self._replies)
 
-    async def generate(self, messages: Sequence[Message], params: GenParams) -> AsyncIterator[str]:
+    async def generate(self, messages: Sequence[Message], params: GenParams) -> AsyncGenerator[str, None]:
         """Stream the next scripted reply word by word."""
         self.prompts.append(list(messages))
         if not self._replies:
@@ -59,6 +60,13 @@ class ScriptedBackend:
             await asyncio.sleep(self.delay)
             yield piece
 
+    def count_tokens(self, text: str) -> int:
+        """An estimate: there is no tokenizer."""
+        return approx_tokens(text)
+
+    async def start(self) -> None:
+        """Nothing to prepare."""
+
     async def aclose(self) -> None:
         """Nothing to release."""
 
@@ -66,11 +74,9 @@ class ScriptedBackend:
 def digest(messages: Sequence[Message]) -> str:
     """A short, deterministic account of a prompt: the new message and the memories that reached it."""
     user = messages[-1]["content"] if messages else ""
-    system = "\n".join(m["content"] for m in messages if m["role"] == "system")
-    notes: list[str] = []
-    if MEMORY_HEADER in system:
-        block = system.split(MEMORY_HEADER, 1)[1]
-        notes = [line[2:].strip().strip('"') for line in block.splitlines() if line.startswith("- ")]
+    # Memories reach a model as quoted lines ('- "..."') in the system message nearest the new one.
+    context = next((m["content"] for m in reversed(messages) if m["role"] == "system"), "")
+    notes = [line[2:].strip().strip('"') for line in context.splitlines() if line.startswith('- "')]
     history = sum(1 for m in messages[1:-1] if m["role"] != "system")
     recalled = " | ".join(notes) if notes else "nothing"
     return f'You said: "{user}". I recall: {recalled}. ({history} earlier messages in view.)'
@@ -79,20 +85,28 @@ def digest(messages: Sequence[Message]) -> str:
 class EchoBackend:
     """Replies with a digest of what it was given, so tests can see exactly what reached the model."""
 
-    name = "echo"
+    name = model_name = "echo"
     speaks = False
+    extracts_facts = False
 
     def __init__(self, *, delay: float = 0.0) -> None:
         self.delay = delay
         # The latest prompts, for tests to inspect; bounded, since a server may run on it for days.
         self.prompts: deque[list[Message]] = deque(maxlen=64)
 
-    async def generate(self, messages: Sequence[Message], params: GenParams) -> AsyncIterator[str]:
+    async def generate(self, messages: Sequence[Message], params: GenParams) -> AsyncGenerator[str, None]:
         """Stream the digest word by word."""
         self.prompts.append(list(messages))
         for piece in _pieces(digest(messages)):
             await asyncio.sleep(self.delay)
             yield piece
+
+    def count_tokens(self, text: str) -> int:
+        """An estimate: there is no tokenizer."""
+        return approx_tokens(text)
+
+    async def start(self) -> None:
+        """Nothing to prepare."""
 
     async def aclose(self) -> None:
         """Nothing to release."""

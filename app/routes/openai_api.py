@@ -22,7 +22,6 @@ from openai.types.chat.chat_completion_chunk import ChoiceDelta
 from starlette.background import BackgroundTask
 
 from app.auth import AuthError, resolve_user
-from app.backends.base import approx_tokens
 from app.protocol import Delta, Done, Error
 from app.routes.deps import ServicesDep, bearer_token
 from app.routes.openai_models import (
@@ -196,7 +195,7 @@ async def chat_completions(
     session, turn, first, prompt_tokens = await begin_turn(
         services, user, conversation_id(conversation, body.user), asked, body
     )
-    count: Callable[[str], int] = getattr(services.backend, "count_tokens", approx_tokens)
+    count: Callable[[str], int] = services.backend.count_tokens
     reply = Reply(count, session.config.params.max_tokens, prompt_tokens)
     headers = {"X-Samantha-Conversation": session.conversation, "X-Samantha-Stored": stored_header(asked)}
     if body.stream:

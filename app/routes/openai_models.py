@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
 from app.protocol import Error
+from persona.errors import SamanthaError
 
 MODEL_ID = "samantha"
 # Samantha's error codes that are not "the backend failed" (502).
@@ -95,7 +96,7 @@ class ErrorBody(BaseModel):
 # Errors in OpenAI's shape, on these routes only.
 
 
-class APIError(Exception):
+class APIError(SamanthaError):
     """An error answered in OpenAI's shape with an HTTP status."""
 
     def __init__(self, status: int, detail: ErrorDetail, headers: dict[str, str] | None = None) -> None:

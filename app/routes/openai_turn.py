@@ -14,12 +14,12 @@ from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, replace
 
-from app.backends.base import GenParams, approx_tokens
 from app.protocol import MAX_TEXT_CHARS, Delta, Done, Error, ServerFrame
 from app.routes.openai_budget import fit_budget
 from app.routes.openai_models import APIError, ChatMessage, ChatRequest, ErrorDetail
 from app.services import Services
 from app.session import ChatSession
+from persona.messages import GenParams
 from persona.prompt import PromptTurn
 
 log = logging.getLogger(__name__)
@@ -204,7 +204,7 @@ async def begin_turn(
         raise APIError(429, ErrorDetail(message=message, type="requests", code="rate_limit_exceeded"), retry)
     session = services.session(user, conversation)
     session.config = replace(session.config, params=gen_params(session.config.params, body))
-    count = getattr(services.backend, "count_tokens", approx_tokens)
+    count = services.backend.count_tokens
     # Counted in a thread: a model's tokenizer over a long request held the event loop for seconds.
     prompt_tokens = await asyncio.to_thread(fit_budget, count, services, session.config, body)
     if not asked.store:
