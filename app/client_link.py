@@ -9,17 +9,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Awaitable
 from typing import TypeVar
 
-from pydantic import BaseModel
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from app.client_term import Screen
-from app.protocol import Cancel, Delta, Done, Error, Hello, Pong, Ready, Recalled, RecalledMemory, UserMessage
+from app.protocol import (
+    Cancel,
+    Delta,
+    Done,
+    ErrorFrame,
+    Hello,
+    Pong,
+    Ready,
+    Recalled,
+    RecalledMemory,
+    ServerFrame,
+    UserMessage,
+    server_frame,
+)
 from persona.errors import SamanthaError
 
 log = logging.getLogger(__name__)
@@ -30,16 +41,6 @@ CANCEL_GRACE = 5.0  # after a cancel, how long to wait for the server's `done` b
 FIRST_RETRY, MAX_RETRY = 0.5, 8.0  # reconnect backoff, doubling in between
 POLICY_VIOLATION = 1008  # the close code of a refused hello
 
-Frame = Ready | Recalled | Delta | Done | Error | Pong
-FRAME_TYPES: dict[str, type[Frame]] = {
-    "ready": Ready,
-    "recalled": Recalled,
-    "delta": Delta,
-    "done": Done,
-    "error": Error,
-    "pong": Pong,
-}
-
 
 class LinkError(SamanthaError):
     """The server could not be reached, or refused the conversation."""
@@ -49,18 +50,13 @@ class _Interrupted(Exception):
     """The user pressed Ctrl+C while we were waiting."""
 
 
-def parse_frame(raw: str | bytes) -> Frame | None:
+def parse_frame(raw: str | bytes) -> ServerFrame | None:
     """A server frame, or None (logged) for one this client does not understand."""
     try:
-        data = json.loads(raw)
-        model: type[BaseModel] = FRAME_TYPES[data["type"]]
-        # Keep only the fields this client knows, so a newer server's additions do not break it.
-        frame = model.model_validate({k: v for k, v in data.items() if k in model.model_fields})
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:  # ValidationError is a ValueError
+        return server_frame.validate_json(raw)
+    except ValueError as exc:  # pydantic's ValidationError is one
         log.warning("ignoring a frame I do not understand: %.200r (%s)", raw, exc)
         return None
-    assert isinstance(frame, Ready | Recalled | Delta | Done | Error | Pong)
-    return frame
 
 
 class Link:
@@ -74,7 +70,7 @@ class Link:
         self.persona = "Samantha"
         self.last_recalled: list[RecalledMemory] | None = None  # None until a reply was asked for
         self._ws: ClientConnection | None = None
-        self._frames: asyncio.Queue[Frame | None] = asyncio.Queue()  # None: the connection was lost
+        self._frames: asyncio.Queue[ServerFrame | None] = asyncio.Queue()  # None: the connection was lost
         self._connected = asyncio.Event()
         self._retry_now = asyncio.Event()
         self._interrupt = asyncio.Event()
@@ -130,7 +126,7 @@ class Link:
                 self._adopt(frame)
                 self.last_recalled = None
                 return frame
-            if isinstance(frame, Error) or frame is None:
+            if isinstance(frame, ErrorFrame) or frame is None:
                 self.screen.line(f"! {frame.message if frame else 'the connection dropped'}")
                 return None
 
@@ -162,7 +158,7 @@ class Link:
                 case Done() if started:
                     self.screen.write(" (stopped)\n" if frame.interrupted or stopping else "\n")
                     return
-                case Error():
+                case ErrorFrame():
                     self.screen.line(f"! {frame.message} [{frame.code}]")
                     return
                 case _:  # the tail of an earlier, cancelled reply: frames before `recalled` are not ours
@@ -185,7 +181,7 @@ class Link:
             raise LinkError(f"{self.url} did not answer hello") from exc
         if not isinstance(frame, Ready):
             await ws.close()
-            why = frame.message if isinstance(frame, Error) else "it did not answer `ready`"
+            why = frame.message if isinstance(frame, ErrorFrame) else "it did not answer `ready`"
             raise LinkError(f"the server refused the conversation: {why}")
         self._adopt(frame)
         return ws, frame

@@ -14,7 +14,7 @@ from app.backends import Backend
 from app.config import PROJECT_ROOT, Settings
 from app.guard import Guard, split_list
 from app.routes import api, ollama_api, openai_api, ws
-from app.services import open_services
+from app.services import Services, open_services
 from memory.embedder import Embedder
 from memory.store import MemoryStore
 
@@ -28,18 +28,24 @@ def create_app(
     backend: Backend | None = None,
     memory: MemoryStore | None = None,
     embedder: Embedder | None = None,
+    services: Services | None = None,
 ) -> FastAPI:
-    """Build the app. Nothing heavy happens here: models load in the lifespan, when the server starts."""
+    """Build the app. Nothing heavy happens here: models load in the lifespan, when the server starts.
+
+    `services` already opened (by `samantha serve`, which reports a refusal before uvicorn starts) are
+    borrowed: the caller closes them.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = await open_services(settings, backend=backend, memory=memory, embedder=embedder)
-        app.state.services = services
-        log.info("Samantha is loaded (backend %s, model %s)", services.backend.name, services.model_name)
+        opened = services or await open_services(settings, backend=backend, memory=memory, embedder=embedder)
+        app.state.services = opened
+        log.info("Samantha is loaded (backend %s, model %s)", opened.backend.name, opened.model_name)
         try:
             yield
         finally:
-            await services.aclose()
+            if services is None:
+                await opened.aclose()
 
     app = FastAPI(
         title="Samantha",

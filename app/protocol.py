@@ -6,11 +6,18 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
+from memory.models import Recalled as RecalledValue
+
 MAX_TEXT_CHARS = 8000
 
 
 class _Frame(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class _ServerFrame(BaseModel):
+    # A client keeps working when a newer server adds fields: it reads what it knows.
+    model_config = ConfigDict(extra="ignore", from_attributes=True)
 
 
 # Client -> server
@@ -49,7 +56,7 @@ client_frame = TypeAdapter(ClientFrame)
 # Server -> client
 
 
-class Ready(_Frame):
+class Ready(_ServerFrame):
     type: Literal["ready"] = "ready"
     persona: str
     greeting: str
@@ -57,7 +64,7 @@ class Ready(_Frame):
     backend: str
 
 
-class ScoreParts(_Frame):
+class ScoreParts(_ServerFrame):
     """Why a memory was recalled; every part is in [0, 1] and higher means more relevant."""
 
     total: float
@@ -68,25 +75,32 @@ class ScoreParts(_Frame):
     context: float = 0.0  # lifted by a neighbouring turn that matched
 
 
-class RecalledMemory(_Frame):
+class RecalledMemory(_ServerFrame):
     id: int
     kind: str
     text: str
     score: float
     why: ScoreParts
 
+    @classmethod
+    def of(cls, recalled: RecalledValue) -> RecalledMemory:
+        """A recalled memory as the client sees it: the memory, its total score and the parts of it."""
+        memory, score = recalled.memory, recalled.score
+        why = ScoreParts.model_validate(score)
+        return cls(id=memory.id, kind=memory.kind, text=memory.text, score=score.total, why=why)
 
-class Recalled(_Frame):
+
+class Recalled(_ServerFrame):
     type: Literal["recalled"] = "recalled"
     memories: list[RecalledMemory]
 
 
-class Delta(_Frame):
+class Delta(_ServerFrame):
     type: Literal["delta"] = "delta"
     text: str
 
 
-class Done(_Frame):
+class Done(_ServerFrame):
     type: Literal["done"] = "done"
     text: str
     turn_id: int
@@ -95,15 +109,17 @@ class Done(_Frame):
     timings: dict[str, float] = Field(default_factory=dict)
 
 
-class Error(_Frame):
+class ErrorFrame(_ServerFrame):
     type: Literal["error"] = "error"
     code: str
     message: str
     user_turn_id: int | None = None
 
 
-class Pong(_Frame):
+class Pong(_ServerFrame):
     type: Literal["pong"] = "pong"
 
 
-ServerFrame = Ready | Recalled | Delta | Done | Error | Pong
+ServerFrame = Annotated[Ready | Recalled | Delta | Done | ErrorFrame | Pong, Field(discriminator="type")]
+# The one reading of a server frame: the terminal client, the script runner and the tests all use it.
+server_frame: TypeAdapter[ServerFrame] = TypeAdapter(ServerFrame)

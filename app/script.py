@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -18,6 +17,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from app.backends import Backend, create_backend
 from app.backends.scripted import ScriptedBackend
 from app.config import Settings
+from app.protocol import Done, ErrorFrame, Hello, Ready, Recalled, RecalledMemory, UserMessage, server_frame
 from app.server import RunningServer
 from memory.embedder import Embedder, load_embedder
 from persona.errors import SamanthaError
@@ -91,26 +91,41 @@ def load_script(path: Path) -> ScriptFile:
         raise ScriptError(f"{path} is not a valid script: {where}") from exc
 
 
-async def exchange(
-    ws: ClientConnection, text: str
-) -> tuple[list[dict[str, Any]], str, str | None, dict[str, float]]:
-    """Send one message; collect the recalled memories, the reply, any error code and the timings."""
-    await ws.send(json.dumps({"type": "user", "text": text}))
-    recalled: list[dict[str, Any]] = []
+@dataclass
+class Exchange:
+    """One message and what came back: the recalled memories, her reply or the error, the timings."""
+
+    recalled: list[RecalledMemory]
+    reply: str = ""
+    error: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+async def hello(ws: ClientConnection, conversation: str) -> Ready:
+    """Open a conversation on the socket; her `ready` frame (with the greeting)."""
+    await ws.send(Hello(type="hello", conversation=conversation).model_dump_json())
+    frame = server_frame.validate_json(await ws.recv())
+    if not isinstance(frame, Ready):
+        raise ScriptError(f"the server did not open the conversation: {frame.model_dump_json()}")
+    return frame
+
+
+async def exchange(ws: ClientConnection, text: str) -> Exchange:
+    """Send one message; collect the recalled memories, the reply, any error and the timings."""
+    await ws.send(UserMessage(type="user", text=text).model_dump_json())
+    recalled: list[RecalledMemory] = []
     while True:
-        frame = json.loads(await ws.recv())
-        if frame["type"] == "recalled":
-            recalled = frame["memories"]
-        elif frame["type"] == "done":
-            return recalled, frame["text"], None, frame.get("timings", {})
-        elif frame["type"] == "error":
-            return recalled, "", f"{frame['code']}: {frame['message']}", {}
+        match server_frame.validate_json(await ws.recv()):
+            case Recalled(memories=memories):
+                recalled = memories
+            case Done(text=reply, timings=timings):
+                return Exchange(recalled, reply, None, timings)
+            case ErrorFrame(code=code, message=message):
+                return Exchange(recalled, "", f"{code}: {message}")
 
 
-def _judge(
-    result: Result, expect: Expect, recalled: list[dict[str, Any]], reply: str, error: str | None
-) -> None:
-    texts = [m["text"] for m in recalled]
+def _judge(result: Result, expect: Expect, said: Exchange) -> None:
+    texts, reply, error = [m.text for m in said.recalled], said.reply, said.error
 
     def found(pattern: str, haystack: list[str]) -> bool:
         return any(re.search(pattern, h, re.IGNORECASE) for h in haystack)
@@ -147,8 +162,8 @@ async def run_script(
     conversation = 1
     try:
         ws = await connect(server.ws_url)
-        await ws.send(json.dumps({"type": "hello", "conversation": f"script-{conversation}"}))
-        result.lines.append(f"  (connected; her greeting: {json.loads(await ws.recv())['greeting']})")
+        ready = await hello(ws, f"script-{conversation}")
+        result.lines.append(f"  (connected; her greeting: {ready.greeting})")
         for step in script.turns:
             if step.restart:
                 await ws.close()
@@ -161,18 +176,19 @@ async def run_script(
                     result.lines.append(f"  -- new conversation script-{conversation} --")
                 await ws.close()
                 ws = await connect(server.ws_url)
-                await ws.send(json.dumps({"type": "hello", "conversation": f"script-{conversation}"}))
-                await ws.recv()
+                await hello(ws, f"script-{conversation}")
             if step.user is None:
                 continue
             if step.reply is not None and isinstance(model, ScriptedBackend):
                 model.queue(step.reply)
             result.lines.append(f"  you: {step.user}")
-            recalled, reply, error, _ = await exchange(ws, step.user)
-            for m in recalled:
-                result.lines.append(f"    recalled [{m['kind']} {m['score']:.2f}] {m['text'][:100]}")
-            result.lines.append(f"  samantha: {reply}" if error is None else f"  error: {error}")
-            _judge(result, step.expect, recalled, reply, error)
+            said = await exchange(ws, step.user)
+            for m in said.recalled:
+                result.lines.append(f"    recalled [{m.kind} {m.score:.2f}] {m.text[:100]}")
+            result.lines.append(
+                f"  samantha: {said.reply}" if said.error is None else f"  error: {said.error}"
+            )
+            _judge(result, step.expect, said)
         await ws.close()
     finally:
         await server.stop()

@@ -12,17 +12,14 @@ from typing import Any
 
 import uvicorn
 
-from app.backends import Backend, BackendError, create_backend
+from app.backends import Backend
 from app.config import Settings
 from app.connections import ConnectionLimits, limited_protocol
 from app.main import create_app
-from app.services import StartupError, check_exposure
-from app.unlock import passphrase_for
-from memory import db
-from memory.db import DatabaseError
-from memory.embedder import Embedder, load_embedder
-from memory.store import DB_FILE, MemoryStore
-from persona.persona import PersonaError, load_persona
+from app.services import open_services
+from memory.embedder import Embedder
+from memory.store import MemoryStore
+from persona.errors import SamanthaError
 
 log = logging.getLogger(__name__)
 
@@ -110,28 +107,11 @@ class RunningServer:
 async def serve(settings: Settings) -> int:
     """`samantha serve`: load everything (refusing clearly on bad files), then serve until stopped."""
     try:
-        load_persona(settings.persona_file)
-        passphrase = passphrase_for(settings.data_dir, encrypt=settings.encrypt)
-        # A bad database (or passphrase) is refused at once, before the embedder's seconds of loading.
-        await asyncio.to_thread(lambda: db.connect(settings.data_dir / DB_FILE, passphrase).close())
-        embedder = await asyncio.to_thread(load_embedder)
-        store = await MemoryStore.open(settings.data_dir, embedder, passphrase)
-    except (PersonaError, DatabaseError) as exc:
+        services = await open_services(settings)
+    except SamanthaError as exc:  # a bad persona, database, passphrase, model, or an exposed empty server
         print(f"samantha: {exc}", file=sys.stderr)
         return 2
-    try:
-        await check_exposure(settings, store)
-    except StartupError as exc:
-        print(f"samantha: {exc}", file=sys.stderr)
-        await store.aclose()
-        return 2
-    try:
-        backend = await asyncio.to_thread(create_backend, settings)
-    except BackendError as exc:
-        print(f"samantha: {exc}", file=sys.stderr)
-        await store.aclose()
-        return 2
-    app = create_app(settings, backend=backend, memory=store)
+    app = create_app(settings, services=services)
     # No per-message compression: frames are a few words each, and deflating every delta cost a quarter
     # of the event loop's time per turn (bench/RESULTS.md, load profile) to save bytes nobody waits for.
     config = uvicorn_config(
@@ -153,6 +133,5 @@ async def serve(settings: Settings) -> int:
         await server.serve()
     finally:
         announcer.cancel()
-        await backend.aclose()
-        await store.aclose()
+        await services.aclose()
     return 0 if server.started else 1

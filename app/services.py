@@ -14,9 +14,10 @@ from app.learning import Learner, learn
 from app.limits import RateLimiter
 from app.session import ChatSession, TurnConfig
 from app.unlock import passphrase_for
+from memory import db
 from memory.embedder import Embedder, load_embedder
 from memory.seeds import ingest_seeds
-from memory.store import MemoryStore
+from memory.store import DB_FILE, MemoryStore
 from persona.errors import SamanthaError
 from persona.messages import GenParams
 from persona.persona import Persona, load_persona
@@ -118,11 +119,17 @@ async def open_services(
     memory: MemoryStore | None = None,
     embedder: Embedder | None = None,
 ) -> Services:
-    """Load the persona, memory (seeding it on first start) and backend; injected parts are borrowed."""
+    """Load the persona, memory (seeding it on first start) and backend; injected parts are borrowed.
+
+    The one start-up path: `samantha serve`, the in-process server and the tests all come through here,
+    and every refusal is a SamanthaError whose message says what to do.
+    """
     persona = load_persona(settings.persona_file)
     store = memory
     if store is None:
         passphrase = passphrase_for(settings.data_dir, encrypt=settings.encrypt)
+        # A bad database (or passphrase) is refused at once, before the embedder's seconds of loading.
+        await asyncio.to_thread(lambda: db.connect(settings.data_dir / DB_FILE, passphrase).close())
         if embedder is None:
             embedder = await asyncio.to_thread(load_embedder)
         store = await MemoryStore.open(settings.data_dir, embedder, passphrase)

@@ -13,7 +13,7 @@ from typing import Any
 
 from app.backends.base import Backend, BackendError
 from app.learning import Learner, learn
-from app.protocol import Delta, Done, Error, Recalled, RecalledMemory, ScoreParts, ServerFrame
+from app.protocol import Delta, Done, ErrorFrame, Recalled, RecalledMemory, ServerFrame
 from memory.models import Recalled as RecalledMemoryValue
 from memory.models import Turn
 from memory.store import MemoryStore
@@ -39,25 +39,7 @@ class TurnConfig:
 
 def recalled_frame(recalled: Sequence[RecalledMemoryValue]) -> Recalled:
     """The `recalled` frame: each memory with its score and the parts of it."""
-    return Recalled(
-        memories=[
-            RecalledMemory(
-                id=r.memory.id,
-                kind=r.memory.kind,
-                text=r.memory.text,
-                score=r.score.total,
-                why=ScoreParts(
-                    total=r.score.total,
-                    dense=r.score.dense,
-                    lexical=r.score.lexical,
-                    recency=r.score.recency,
-                    importance=r.score.importance,
-                    context=r.score.context,
-                ),
-            )
-            for r in recalled
-        ]
-    )
+    return Recalled(memories=[RecalledMemory.of(r) for r in recalled])
 
 
 class ChatSession:
@@ -130,7 +112,7 @@ class ChatSession:
             log.error("recall failed for %s: %r", self.user, exc)
             if said:
                 self.learner.spawn(self.user, self._learn(said))
-            yield Error(
+            yield ErrorFrame(
                 code="memory_error", message="I couldn't reach my memory just now.", user_turn_id=said_id
             )
             return
@@ -186,7 +168,7 @@ class ChatSession:
         reply = await self._finish(said, parts, interrupted=failure is not None or self._cancel)
         if failure is not None:
             log.warning("backend %s failed: %s", self.backend.name, failure)
-            yield Error(code=failure.code, message=str(failure), user_turn_id=said_id)
+            yield ErrorFrame(code=failure.code, message=str(failure), user_turn_id=said_id)
             return
         timings = {
             "recall_ms": round(recall_ms, 1),

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import os
 import statistics
@@ -34,7 +33,7 @@ from websockets.asyncio.client import connect
 
 from app.backends import Backend, create_backend
 from app.config import Settings
-from app.script import exchange
+from app.script import exchange, hello
 from app.server import RunningServer
 from bench import locomo_metrics, report
 from bench.companion_rules import RULES, date_pattern, judge, style_problems
@@ -117,12 +116,11 @@ async def live(speaker: Speaker, life: Life, embedder: Embedder, today: date) ->
                         await ws.close()
                     conversation += 1
                     ws = await connect(server.ws_url, max_size=1 << 20)
-                    await ws.send(json.dumps({"type": "hello", "conversation": f"life-{conversation}"}))
-                    await ws.recv()
+                    await hello(ws, f"life-{conversation}")
                 if step.user is None:
                     continue
-                recalled, text, error, timings = await exchange(ws, step.user)
-                reply = text if error is None else f"(error: {error})"
+                said = await exchange(ws, step.user)
+                reply = said.reply if said.error is None else f"(error: {said.error})"
                 expect = date_pattern(today, step.asks) if step.rule == "time" else step.expect
                 ok, why = judge(step.rule, reply, expect, step.avoid) if step.rule else (None, "")
                 speaker.replies.append(
@@ -131,13 +129,13 @@ async def live(speaker: Speaker, life: Life, embedder: Embedder, today: date) ->
                         life.name,
                         step.user,
                         reply,
-                        [m["text"] for m in recalled],
+                        [m.text for m in said.recalled],
                         step.rule,
                         ok,
                         why,
                         style_problems(reply),
-                        timings.get("first_token_ms"),
-                        timings.get("total_ms"),
+                        said.timings.get("first_token_ms"),
+                        said.timings.get("total_ms"),
                     )
                 )
         finally:

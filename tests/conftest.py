@@ -16,6 +16,7 @@ from app.config import Settings
 from app.server import RunningServer
 from memory.embedder import Embedder, load_embedder
 from memory.store import MemoryStore
+from tests.frames import wire_frame
 
 
 @pytest.fixture(scope="session")
@@ -48,8 +49,7 @@ class Chat:
         await self.ws.send(json.dumps(frame))
 
     async def recv(self) -> dict[str, Any]:
-        frame: dict[str, Any] = json.loads(await self.ws.recv(decode=True))
-        return frame
+        return wire_frame(await self.ws.recv(decode=True))
 
     async def hello(self, conversation: str | None = None) -> dict[str, Any]:
         await self.send({"type": "hello", "conversation": conversation, "token": None})

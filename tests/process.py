@@ -20,6 +20,8 @@ from typing import Any
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
+from tests.frames import wire_frame
+
 ROOT = Path(__file__).resolve().parent.parent
 # Loading torch and the embedder takes ~10 s on an idle 2-core machine; leave room for a busy one.
 START_TIMEOUT = 120.0
@@ -192,8 +194,7 @@ class Client:
         await self.ws.send(json.dumps(frame))
 
     async def recv(self, timeout: float = 30.0) -> dict[str, Any]:
-        frame: dict[str, Any] = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
-        return frame
+        return wire_frame(await asyncio.wait_for(self.ws.recv(), timeout))
 
     async def turn(self, text: str, timeout: float = 30.0) -> list[dict[str, Any]]:
         """Send a message; every frame up to and including `done` or `error`."""

@@ -6,7 +6,7 @@ from collections import Counter
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.auth import AuthError, resolve_user
 from app.routes.deps import ServicesDep, UserDep, bearer_token
@@ -33,14 +33,20 @@ class PersonaCard(BaseModel):
     model: str
 
 
-class ConversationOut(BaseModel):
+class _FromMemory(BaseModel):
+    """A response read straight from memory's own values (memory/models.py)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ConversationOut(_FromMemory):
     id: str
     title: str
     created_at: str
     turns: int
 
 
-class TurnOut(BaseModel):
+class TurnOut(_FromMemory):
     id: int
     role: str
     text: str
@@ -48,13 +54,13 @@ class TurnOut(BaseModel):
     status: str
 
 
-class MemoryOut(BaseModel):
+class MemoryOut(_FromMemory):
     id: int
     kind: str
     text: str
     created_at: str
     importance: float
-    source_turns: list[int]
+    source_turns: list[int] = Field(validation_alias="source")  # the turns it was learned from
     valid_to: str | None
 
 
@@ -101,7 +107,7 @@ async def persona(services: ServicesDep) -> PersonaCard:
 @router.get("/api/conversations", tags=["conversations"])
 async def conversations(services: ServicesDep, user: UserDep) -> list[ConversationOut]:
     """Your conversations, newest first, each titled by its first message."""
-    return [ConversationOut(**vars(c)) for c in await services.store.conversations(user)]
+    return [ConversationOut.model_validate(c) for c in await services.store.conversations(user)]
 
 
 @router.get("/api/conversations/{conversation}/turns", tags=["conversations"])
@@ -110,9 +116,7 @@ async def turns(
 ) -> list[TurnOut]:
     """The last messages of one of your conversations, oldest first."""
     history = await services.store.history(user, conversation, limit)
-    return [
-        TurnOut(id=t.id, role=t.role, text=t.text, created_at=t.created_at, status=t.status) for t in history
-    ]
+    return [TurnOut.model_validate(t) for t in history]
 
 
 @router.get("/api/memories", tags=["memories"])
@@ -125,18 +129,7 @@ async def memories(
 ) -> list[MemoryOut]:
     """What she remembers about you, newest first."""
     found = await services.store.memories(user, query=q, kind=kind, limit=limit)
-    return [
-        MemoryOut(
-            id=m.id,
-            kind=m.kind,
-            text=m.text,
-            created_at=m.created_at,
-            importance=m.importance,
-            source_turns=list(m.source),
-            valid_to=m.valid_to,
-        )
-        for m in found
-    ]
+    return [MemoryOut.model_validate(m) for m in found]
 
 
 @router.delete(

@@ -23,12 +23,11 @@ from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 
 from app.auth import AuthError, resolve_user
-from app.protocol import Delta, Done, Error
+from app.protocol import Delta, Done, ErrorFrame
 from app.routes.deps import ServicesDep, bearer_token
 from app.routes.openai_api import ConversationHeader, StoreHeader
 from app.routes.openai_models import MODEL_ID, APIError, ChatMessage, ChatRequest, ErrorDetail, explain
 from app.routes.openai_turn import (
-    TurnTask,
     bad_request,
     begin_turn,
     read_turn,
@@ -37,6 +36,7 @@ from app.routes.openai_turn import (
     whole_reply,
 )
 from app.services import Services
+from app.turn_runner import TurnRunner
 
 log = logging.getLogger(__name__)
 
@@ -170,14 +170,14 @@ def finish(kind: str, text: str) -> dict[str, Any]:
     return piece(kind, text, True) | {"done_reason": "stop", "eval_count": max(1, len(text) // 4)}
 
 
-async def lines(kind: str, turn: TurnTask, first: Delta | Done) -> AsyncIterator[str]:
+async def lines(kind: str, turn: TurnRunner, first: Delta | Done) -> AsyncIterator[str]:
     """The NDJSON stream: one line per delta, then a done line; an error line if the backend fails."""
     try:
-        frame: Delta | Done | Error = first
+        frame: Delta | Done | ErrorFrame = first
         while isinstance(frame, Delta):
             yield line(piece(kind, frame.text, False))
             frame = await turn.next()
-        yield line({"error": frame.message} if isinstance(frame, Error) else finish(kind, ""))
+        yield line({"error": frame.message} if isinstance(frame, ErrorFrame) else finish(kind, ""))
     finally:
         await turn.close()
 

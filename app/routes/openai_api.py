@@ -22,7 +22,7 @@ from openai.types.chat.chat_completion_chunk import ChoiceDelta
 from starlette.background import BackgroundTask
 
 from app.auth import AuthError, resolve_user
-from app.protocol import Delta, Done, Error
+from app.protocol import Delta, Done, ErrorFrame
 from app.routes.deps import ServicesDep, bearer_token
 from app.routes.openai_models import (
     MODEL_ID,
@@ -35,7 +35,6 @@ from app.routes.openai_models import (
     OpenAIRoute,
 )
 from app.routes.openai_turn import (
-    TurnTask,
     begin_turn,
     check_features,
     read_turn,
@@ -43,6 +42,7 @@ from app.routes.openai_turn import (
     stored_header,
     whole_reply,
 )
+from app.turn_runner import TurnRunner
 
 log = logging.getLogger(__name__)
 
@@ -138,16 +138,16 @@ class Reply:
 
 
 async def events(
-    turn: TurnTask, first: Delta | Done, reply: Reply, include_usage: bool
+    turn: TurnRunner, first: Delta | Done, reply: Reply, include_usage: bool
 ) -> AsyncIterator[str]:
     """The SSE stream: role, content deltas, finish reason, [DONE]; an error event if the backend fails."""
     try:
         yield reply.delta(ChoiceDelta(role="assistant", content=""))
-        frame: Delta | Done | Error = first
+        frame: Delta | Done | ErrorFrame = first
         while isinstance(frame, Delta):
             yield reply.delta(ChoiceDelta(content=frame.text))
             frame = await turn.next()
-        if isinstance(frame, Error):
+        if isinstance(frame, ErrorFrame):
             error = ErrorDetail(message=frame.message, type="server_error", code=frame.code)
             yield f"data: {ErrorBody(error=error).model_dump_json()}\n\n"
             return

@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
-from app.protocol import Error
+from app.protocol import ErrorFrame
 from persona.errors import SamanthaError
 
 MODEL_ID = "samantha"
@@ -106,7 +106,7 @@ class APIError(SamanthaError):
         self.headers = headers  # e.g. Retry-After on a 429
 
     @classmethod
-    def from_frame(cls, frame: Error) -> APIError:
+    def from_frame(cls, frame: ErrorFrame) -> APIError:
         """The HTTP error for a turn that failed before any of the reply was sent."""
         status = _STATUS.get(frame.code, 502)
         return cls(status, ErrorDetail(message=frame.message, type="server_error", code=frame.code))

@@ -10,15 +10,15 @@ import asyncio
 import logging
 import math
 import re
-from collections.abc import AsyncGenerator, Sequence
-from contextlib import aclosing
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from app.protocol import MAX_TEXT_CHARS, Delta, Done, Error, ServerFrame
+from app.protocol import MAX_TEXT_CHARS, Delta, Done, ErrorFrame
 from app.routes.openai_budget import fit_budget
 from app.routes.openai_models import APIError, ChatMessage, ChatRequest, ErrorDetail
 from app.services import Services
 from app.session import ChatSession
+from app.turn_runner import TurnRunner
 from persona.messages import GenParams
 from persona.prompt import PromptTurn
 
@@ -153,39 +153,6 @@ def gen_params(base: GenParams, body: ChatRequest) -> GenParams:
     )
 
 
-class TurnTask:
-    """A session turn in a task of its own, so a client that leaves cancels it once (as on /ws)."""
-
-    def __init__(self, frames: AsyncGenerator[ServerFrame, None]) -> None:
-        self._queue: asyncio.Queue[ServerFrame] = asyncio.Queue()
-        self._task = asyncio.create_task(self._pump(frames))
-        self._cancelled = False
-
-    async def _pump(self, frames: AsyncGenerator[ServerFrame, None]) -> None:
-        try:
-            async with aclosing(frames):
-                async for frame in frames:
-                    self._queue.put_nowait(frame)
-        except Exception as exc:
-            log.error("turn failed: %r", exc)
-        finally:  # read only if the session ended without a done or error frame of its own
-            self._queue.put_nowait(Error(code="internal", message="Something went wrong on my side."))
-
-    async def next(self) -> Delta | Done | Error:
-        """The next reply frame (recalled memories are not part of the answer)."""
-        while True:
-            frame = await self._queue.get()
-            if isinstance(frame, Delta | Done | Error):
-                return frame
-
-    async def close(self) -> None:
-        """Stop the turn if it still runs (the session keeps a partial reply, marked interrupted)."""
-        if not self._cancelled:
-            self._cancelled = True
-            self._task.cancel()
-        await asyncio.wait({self._task})
-
-
 def stored_header(asked: ClientTurn) -> str:
     """The X-Samantha-Stored answer: "yes", or "no; <why>" so a client can see why nothing was kept."""
     return "yes" if asked.store else f"no; {asked.why_not_stored}"
@@ -193,7 +160,7 @@ def stored_header(asked: ClientTurn) -> str:
 
 async def begin_turn(
     services: Services, user: str, conversation: str, asked: ClientTurn, body: ChatRequest
-) -> tuple[ChatSession, TurnTask, Delta | Done, int]:
+) -> tuple[ChatSession, TurnRunner, Delta | Done, int]:
     """Start the turn in a task of its own and wait for its first words; a failure before them is raised.
 
     Also checks, for every door, the person's rate limit (a 429 that says when to retry) and that the
@@ -211,24 +178,24 @@ async def begin_turn(
         log.info("answering without storing for %s: %s", user, asked.why_not_stored)
     cap = services.settings.history_turns
     history = asked.history[-cap:] if cap else []
-    turn = TurnTask(
+    turn = TurnRunner(
         session.respond(asked.text, history=history, extra_system=asked.system, store=asked.store)
     )
     first = await turn.next()
-    if isinstance(first, Error):  # nothing was sent yet: a proper HTTP error
+    if isinstance(first, ErrorFrame):  # nothing was sent yet: a proper HTTP error
         await turn.close()
         raise APIError.from_frame(first)
     return session, turn, first, prompt_tokens
 
 
-async def whole_reply(turn: TurnTask, first: Delta | Done) -> Done:
+async def whole_reply(turn: TurnRunner, first: Delta | Done) -> Done:
     """Wait for the whole reply (no streaming); a failure on the way is raised."""
     try:
-        frame: Delta | Done | Error = first
+        frame: Delta | Done | ErrorFrame = first
         while isinstance(frame, Delta):
             frame = await turn.next()
     finally:
         await turn.close()
-    if isinstance(frame, Error):
+    if isinstance(frame, ErrorFrame):
         raise APIError.from_frame(frame)
     return frame

@@ -7,7 +7,6 @@ import json
 import logging
 import math
 import uuid
-from contextlib import aclosing
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
@@ -17,7 +16,7 @@ from app.auth import AuthError, resolve_user
 from app.protocol import (
     Cancel,
     Delta,
-    Error,
+    ErrorFrame,
     Hello,
     Ping,
     Pong,
@@ -29,6 +28,7 @@ from app.protocol import (
 from app.routes.deps import get_services
 from app.services import Services
 from app.session import ChatSession
+from app.turn_runner import TurnRunner
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -69,7 +69,7 @@ class Connection:
         self.websocket = websocket
         self.session: ChatSession | None = None
         self.token: str | None = None  # checked again before every turn: revoking reaches open sockets
-        self.turn: asyncio.Task[None] | None = None
+        self.turn: TurnRunner | None = None
         self._send_lock = asyncio.Lock()
 
     async def send(self, frame: ServerFrame) -> None:
@@ -77,23 +77,9 @@ class Connection:
         async with self._send_lock:
             await self.websocket.send_text(encode(frame))
 
-    async def run_turn(self, session: ChatSession, text: str) -> None:
-        """Stream one turn's frames to the client."""
-        try:
-            async with aclosing(session.respond(text)) as frames:
-                async for frame in frames:
-                    await self.send(frame)
-        except (WebSocketDisconnect, RuntimeError) as exc:  # the client left mid-turn
-            log.info("client left during a turn: %r", exc)
-        except Exception as exc:
-            log.error("turn failed: %r", exc)
-            await self.send(
-                Error(code="internal", message="Something went wrong on my side; please try again.")
-            )
-
     def busy(self) -> bool:
         """Whether a turn is still running."""
-        return self.turn is not None and not self.turn.done()
+        return self.turn is not None and self.turn.running()
 
 
 async def refuse(websocket: WebSocket, reason: str) -> None:
@@ -129,7 +115,7 @@ async def chat_socket(websocket: WebSocket) -> None:
                 try:
                     message = await asyncio.wait_for(websocket.receive(), timeout=max(left, 0.0))
                 except TimeoutError:
-                    await conn.send(Error(code="hello_timeout", message="no hello frame in time"))
+                    await conn.send(ErrorFrame(code="hello_timeout", message="no hello frame in time"))
                     await refuse(websocket, "no hello frame in time")
                     return
             else:
@@ -138,22 +124,21 @@ async def chat_socket(websocket: WebSocket) -> None:
                 break
             raw = message.get("text")
             if raw is None:
-                await conn.send(Error(code="bad_frame", message="frames must be JSON text, not binary"))
+                await conn.send(ErrorFrame(code="bad_frame", message="frames must be JSON text, not binary"))
                 continue
             if len(raw) > MAX_FRAME_BYTES:
-                await conn.send(
-                    Error(code="frame_too_large", message=f"frames are limited to {MAX_FRAME_BYTES} bytes")
-                )
+                too_large = f"frames are limited to {MAX_FRAME_BYTES} bytes"
+                await conn.send(ErrorFrame(code="frame_too_large", message=too_large))
                 continue
             try:
                 frame = client_frame.validate_json(raw)
             except ValidationError as exc:
-                await conn.send(Error(code="bad_frame", message=explain(exc)))
+                await conn.send(ErrorFrame(code="bad_frame", message=explain(exc)))
                 continue
             match frame:
                 case Hello():
                     if conn.busy():
-                        await conn.send(Error(code="busy", message="wait for the reply to finish first"))
+                        await conn.send(ErrorFrame(code="busy", message="wait for the reply to finish first"))
                         continue
                     try:
                         user = await resolve_user(services, frame.token)
@@ -164,7 +149,7 @@ async def chat_socket(websocket: WebSocket) -> None:
                         if sockets[user] >= services.settings.max_sockets_per_user:
                             limit = services.settings.max_sockets_per_user
                             message_ = f"too many open chat sockets for this user (at most {limit})"
-                            await conn.send(Error(code="too_many_sockets", message=message_))
+                            await conn.send(ErrorFrame(code="too_many_sockets", message=message_))
                             await refuse(websocket, message_)
                             return
                         sockets[user] += 1
@@ -183,23 +168,23 @@ async def chat_socket(websocket: WebSocket) -> None:
                     )
                 case UserMessage():
                     if conn.session is None:
-                        await conn.send(Error(code="hello_first", message='send {"type":"hello"} first'))
+                        await conn.send(ErrorFrame(code="hello_first", message='send {"type":"hello"} first'))
                     elif conn.busy():
                         await conn.send(
-                            Error(code="busy", message="one message at a time: a reply is streaming")
+                            ErrorFrame(code="busy", message="one message at a time: a reply is streaming")
                         )
                     elif not await still_allowed(services, conn):
                         await refuse(websocket, "this access token has been revoked")
                         return
                     elif wait := services.limiter.wait_time(conn.session.user):
                         await conn.send(
-                            Error(
+                            ErrorFrame(
                                 code="rate_limited",
                                 message=f"too many messages; try again in {math.ceil(wait)} s",
                             )
                         )
                     else:
-                        conn.turn = asyncio.create_task(conn.run_turn(conn.session, frame.text))
+                        conn.turn = TurnRunner(conn.session.respond(frame.text), conn.send)
                 case Cancel():
                     if conn.session is not None and conn.busy():
                         conn.session.cancel()
@@ -210,6 +195,5 @@ async def chat_socket(websocket: WebSocket) -> None:
     finally:
         if conn.session is not None:
             sockets[conn.session.user] -= 1
-        if conn.turn is not None and not conn.turn.done():
-            conn.turn.cancel()
-            await asyncio.wait({conn.turn})
+        if conn.turn is not None:
+            await conn.turn.close()
