@@ -5,27 +5,42 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.model_catalog import DEFAULT_MODEL, check_model_choice
+from app.model_catalog import DEFAULT_MODEL, check_model_name
 
-# Files that ship with the source tree (an editable install keeps them beside the packages).
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent
+
+
+def shipped(folder: str) -> Path:
+    """A folder that ships with Samantha: inside the installed package (pyproject.toml maps web/ and
+    seeds/ to app/web and app/seeds), else in the source tree beside it (an editable install)."""
+    inside = PACKAGE_DIR / folder
+    return inside if inside.is_dir() else PROJECT_ROOT / folder
+
+
 DEFAULT_PERSONA = PROJECT_ROOT / "persona" / "samantha.toml"
-DEFAULT_SEEDS = PROJECT_ROOT / "seeds"
+DEFAULT_SEEDS = shipped("seeds")
 
 BackendName = Literal["llamacpp", "openai", "scripted", "echo"]
 
 
-class Settings(BaseSettings):
-    """Everything Samantha can be configured with; each description is a `--help` line."""
+class DataSettings(BaseSettings):
+    """Where her memory lives and whose it is: all that the memory and user commands need."""
 
     model_config = SettingsConfigDict(env_prefix="SAMANTHA_", extra="forbid", validate_default=True)
 
+    data_dir: Path = Field(Path("data"), description="Directory holding the memory database and index.")
+    user: str = Field("me", pattern=r"^[a-z0-9_.-]{1,32}$", description="The single local user's name.")
+
+
+class Settings(DataSettings):
+    """Everything Samantha can be configured with; each description is a `--help` line."""
+
     host: str = Field("127.0.0.1", description="Address the server listens on.")
     port: int = Field(8000, ge=1, le=65535, description="TCP port the server listens on (1-65535).")
-    data_dir: Path = Field(Path("data"), description="Directory holding the memory database and index.")
     backend: BackendName = Field(
         "llamacpp", description="Language-model backend: llamacpp | openai | scripted | echo."
     )
@@ -75,7 +90,6 @@ class Settings(BaseSettings):
         le=100_000,
         description="Turns a user may take per minute (0: no limit); bursts of 10 allowed.",
     )
-    user: str = Field("me", pattern=r"^[a-z0-9_.-]{1,32}$", description="The single local user's name.")
     # Who may reach the server, and how much each connection may hold (app/guard.py, app/connections.py).
     allowed_hosts: str = Field(
         "",
@@ -111,19 +125,21 @@ class Settings(BaseSettings):
     def _empty_means_none(cls, value: object) -> object:
         return None if value == "" else value
 
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, model: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("backend") == "llamacpp":
+            check_model_name(model)
+        return model
+
     @model_validator(mode="after")
     def _check_backend_needs(self) -> Settings:
-        if self.backend == "llamacpp":
-            check_model_choice(self.model)  # a name or an existing file; preparing it comes at start
+        # Settings describe; files and models are found at start (app/services.py, check_files).
         if self.backend == "openai" and not self.base_url:
             raise ValueError(
                 "base_url: the openai backend needs --base-url (or SAMANTHA_BASE_URL), "
                 "e.g. http://127.0.0.1:11434/v1 for Ollama"
             )
-        if not self.persona_file.is_file():
-            raise ValueError(f"persona_file: no persona file at {self.persona_file}")
-        if self.seeds_dir is not None and not self.seeds_dir.is_dir():
-            raise ValueError(f"seeds_dir: {self.seeds_dir} is not a directory; pass --seeds-dir '' to skip")
         return self
 
 

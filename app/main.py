@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from app.backends import Backend
-from app.config import PROJECT_ROOT, Settings
+from app.config import Settings, shipped
 from app.guard import Guard, split_list
 from app.routes import api, ollama_api, openai_api, ws
 from app.services import Services, open_services
@@ -19,7 +19,7 @@ from memory.embedder import Embedder
 from memory.store import MemoryStore
 
 log = logging.getLogger(__name__)
-WEB_DIR = PROJECT_ROOT / "web"
+WEB_DIR = shipped("web")
 
 
 def create_app(

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.config import Settings
+from app.config import DataSettings
 from memory.db import DatabaseError
 from memory.models import KINDS, MemoryError_
 
@@ -54,13 +54,13 @@ def add_memory_commands(commands: Any) -> None:
     )
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    given: dict[str, Any] = {"backend": "echo", "seeds_dir": ""}
+def _settings(args: argparse.Namespace) -> DataSettings:
+    given: dict[str, Any] = {}
     if args.data_dir is not None:
         given["data_dir"] = args.data_dir
     if args.user is not None:
         given["user"] = args.user
-    return Settings(**given)
+    return DataSettings(**given)
 
 
 async def run_memory_command(args: argparse.Namespace) -> int:

@@ -117,15 +117,18 @@ def looks_like_path(model: str) -> bool:
     return model.endswith(".gguf") or os.sep in model or model.startswith(".")
 
 
-def check_model_choice(model: str | None) -> None:
-    """Cheap check for Settings: a known name, or a path to an existing file (loading comes later)."""
-    if model is None or model in CATALOGUE:
-        return
-    if looks_like_path(model):
-        if not Path(model).expanduser().is_file():
-            raise ValueError(f"no GGUF file at {model}; pass --model with an existing file or a model name")
+def check_model_name(model: str | None) -> None:
+    """For Settings: a catalogue name, or something that names a file (whether it exists is checked at
+    start, by `check_model_file`)."""
+    if model is None or model in CATALOGUE or looks_like_path(model):
         return
     raise ValueError(f"unknown model {model!r}; `samantha models` lists them: {', '.join(CATALOGUE)}")
+
+
+def check_model_file(model: str | None) -> None:
+    """At start, before anything slow loads: a model given as a path must be an existing file."""
+    if model is not None and model not in CATALOGUE and not Path(model).expanduser().is_file():
+        raise ModelError(f"no GGUF file at {model}; pass --model with an existing file or a model name")
 
 
 def _package_dir(module: str) -> Path | None:

@@ -12,6 +12,7 @@ from app.backends import Backend, create_backend
 from app.config import Settings
 from app.learning import Learner, learn
 from app.limits import RateLimiter
+from app.model_catalog import check_model_file
 from app.session import ChatSession, TurnConfig
 from app.unlock import passphrase_for
 from memory import db
@@ -112,6 +113,16 @@ async def check_exposure(settings: Settings, store: MemoryStore) -> None:
         )
 
 
+def check_files(settings: Settings) -> None:
+    """The files the settings name exist (before anything slow loads); each refusal says how to fix it."""
+    if not settings.persona_file.is_file():
+        raise StartupError(f"no persona file at {settings.persona_file} (--persona-file)")
+    if settings.seeds_dir is not None and not settings.seeds_dir.is_dir():
+        raise StartupError(f"{settings.seeds_dir} is not a directory; pass --seeds-dir '' to skip seeding")
+    if settings.backend == "llamacpp":
+        check_model_file(settings.model)
+
+
 async def open_services(
     settings: Settings,
     *,
@@ -124,6 +135,7 @@ async def open_services(
     The one start-up path: `samantha serve`, the in-process server and the tests all come through here,
     and every refusal is a SamanthaError whose message says what to do.
     """
+    check_files(settings)
     persona = load_persona(settings.persona_file)
     store = memory
     if store is None:

@@ -32,9 +32,9 @@ def add_user_commands(commands: Any) -> None:
 def _data_dir(args: argparse.Namespace) -> Path:
     if args.data_dir is not None:
         return Path(args.data_dir)
-    from app.config import Settings
+    from app.config import DataSettings
 
-    return Settings(backend="echo", seeds_dir="").data_dir
+    return DataSettings().data_dir
 
 
 async def run_user_command(args: argparse.Namespace) -> int:

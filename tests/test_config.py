@@ -39,7 +39,7 @@ def test_env_vars_and_flags(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
     [
         ({"port": 70000}, "port", "--port"),
         ({"backend": "openai"}, "base_url", "--base-url"),
-        ({"backend": "llamacpp", "model": "/nonexistent/model.gguf"}, "model", "--model"),
+        ({"backend": "llamacpp", "model": "gpt-17"}, "model", "--model"),
         ({"temperature": 5}, "temperature", "--temperature"),
         ({"backend": "gpt"}, "backend", "--backend"),
     ],
