@@ -25,9 +25,9 @@ class LlamaCppBackend:
     extracts_facts = False  # asked for JSON, the small local models invent facts (bench/RESULTS.md, facts)
 
     def __init__(self, model_path: Path, *, n_ctx: int = 2048, threads: int | None = None) -> None:
-        # OpenMP threads that spin while idle starve everything else on a busy machine: 2 threads ran at
-        # 1 token/s instead of 18 (bench/RESULTS.md). Read once, when the OpenMP runtime loads; if torch
-        # loaded it first, memory/embedder.py set the same.
+        # OpenMP threads that spin while idle starve everything else on a busy machine, the model itself
+        # too (bench/RESULTS.md, threads). Read once, when the OpenMP runtime loads; if torch loaded it
+        # first, memory/embedder.py set the same.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         from llama_cpp import Llama
 

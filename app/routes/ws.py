@@ -42,7 +42,8 @@ assert set(Delta.model_fields) == {"type", "text"}, "encode() writes a delta's f
 
 def encode(frame: ServerFrame) -> str:
     """A frame as JSON text. Deltas, nearly every frame of a turn, skip pydantic's serialiser: the same
-    text for every string (checked over all of Unicode), ~3x cheaper."""
+    text for every string (checked over all of Unicode), for less of the event loop's time per turn
+    (bench/RESULTS.md, load profile)."""
     if type(frame) is Delta:
         return '{"type":"delta","text":' + _json_string(frame.text) + "}"
     return frame.model_dump_json()
