@@ -17,12 +17,27 @@ def _pieces(text: str) -> list[str]:
     return re.findall(r"\S+\s*|\s+", text)
 
 
-class ScriptedBackend:
+class _Offline:
+    """What the offline backends share: no tokenizer, nothing to load or release."""
+
+    extracts_facts = False
+
+    def count_tokens(self, text: str) -> int:
+        """An estimate: there is no tokenizer."""
+        return approx_tokens(text)
+
+    async def start(self) -> None:
+        """Nothing to prepare."""
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
+
+
+class ScriptedBackend(_Offline):
     """Replays queued replies in order and records every prompt; fails loudly when it runs out."""
 
     name = model_name = "scripted"
     speaks = True
-    extracts_facts = False
 
     def __init__(self, replies: Iterable[str] = (), *, delay: float = 0.0) -> None:
         self._replies: deque[str] = deque(replies)
@@ -60,16 +75,6 @@ class ScriptedBackend:
             await asyncio.sleep(self.delay)
             yield piece
 
-    def count_tokens(self, text: str) -> int:
-        """An estimate: there is no tokenizer."""
-        return approx_tokens(text)
-
-    async def start(self) -> None:
-        """Nothing to prepare."""
-
-    async def aclose(self) -> None:
-        """Nothing to release."""
-
 
 def digest(messages: Sequence[Message]) -> str:
     """A short, deterministic account of a prompt: the new message and the memories that reached it."""
@@ -82,12 +87,11 @@ def digest(messages: Sequence[Message]) -> str:
     return f'You said: "{user}". I recall: {recalled}. ({history} earlier messages in view.)'
 
 
-class EchoBackend:
+class EchoBackend(_Offline):
     """Replies with a digest of what it was given, so tests can see exactly what reached the model."""
 
     name = model_name = "echo"
     speaks = False
-    extracts_facts = False
 
     def __init__(self, *, delay: float = 0.0) -> None:
         self.delay = delay
@@ -100,13 +104,3 @@ class EchoBackend:
         for piece in _pieces(digest(messages)):
             await asyncio.sleep(self.delay)
             yield piece
-
-    def count_tokens(self, text: str) -> int:
-        """An estimate: there is no tokenizer."""
-        return approx_tokens(text)
-
-    async def start(self) -> None:
-        """Nothing to prepare."""
-
-    async def aclose(self) -> None:
-        """Nothing to release."""

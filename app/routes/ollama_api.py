@@ -10,23 +10,19 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Request, Response
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse, StreamingResponse
-from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
-from starlette.exceptions import HTTPException
 
-from app.auth import AuthError, resolve_user
 from app.protocol import Delta, Done, ErrorFrame
-from app.routes.deps import ServicesDep, bearer_token
-from app.routes.openai_api import ConversationHeader, StoreHeader
-from app.routes.openai_models import MODEL_ID, APIError, ChatMessage, ChatRequest, ErrorDetail, explain
+from app.routes.deps import ServicesDep
+from app.routes.openai_api import ApiUserDep, ConversationHeader, StoreHeader
+from app.routes.openai_models import MODEL_ID, APIError, ChatMessage, ChatRequest, OpenAIRoute
 from app.routes.openai_turn import (
     bad_request,
     begin_turn,
@@ -45,26 +41,14 @@ TAG = f"{MODEL_ID}:latest"
 DEFAULT_CONVERSATION = "ollama"
 
 
-class OllamaRoute(APIRoute):
+class OllamaRoute(OpenAIRoute):
     """A route whose errors come back as Ollama's `{"error": "..."}` with the same status codes as /v1."""
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def route(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except RequestValidationError as exc:
-                problem = explain(exc)
-            except APIError as exc:
-                problem = exc
-            except HTTPException as exc:  # e.g. FastAPI's "error parsing the body"
-                problem = APIError(exc.status_code, ErrorDetail(message=str(exc.detail)))
-            return JSONResponse(
-                {"error": problem.detail.message}, status_code=problem.status, headers=problem.headers
-            )
-
-        return route
+    def render(self, problem: APIError) -> Response:
+        """Ollama's error shape: just the message."""
+        return JSONResponse(
+            {"error": problem.detail.message}, status_code=problem.status, headers=problem.headers
+        )
 
 
 router = APIRouter(prefix="/api", tags=["ollama"], route_class=OllamaRoute)
@@ -119,15 +103,8 @@ class GenerateBody(_Lenient):
     options: Options = Field(default_factory=Options)
 
 
-async def ollama_user(request: Request, services: ServicesDep) -> str:
-    """The user the key maps to, exactly as on /v1 (Ollama clients that send one use `Bearer`)."""
-    try:
-        return await resolve_user(services, bearer_token(request))
-    except AuthError as exc:
-        raise APIError(401, ErrorDetail(message=str(exc), code="invalid_api_key")) from exc
-
-
-OllamaUserDep = Annotated[str, Depends(ollama_user)]
+# The user the key maps to, exactly as on /v1 (Ollama clients that send one use `Bearer`).
+OllamaUserDep = ApiUserDep
 
 
 def as_request(

@@ -135,6 +135,10 @@ def explain(exc: RequestValidationError) -> APIError:
 class OpenAIRoute(APIRoute):
     """A route whose errors, including FastAPI's own 422s, come back in OpenAI's shape."""
 
+    def render(self, problem: APIError) -> Response:
+        """The error as this door's clients read it (Ollama's door overrides it)."""
+        return problem.response()
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
@@ -142,11 +146,11 @@ class OpenAIRoute(APIRoute):
             try:
                 return await handler(request)
             except RequestValidationError as exc:
-                return explain(exc).response()
+                return self.render(explain(exc))
             except APIError as exc:
-                return exc.response()
+                return self.render(exc)
             except HTTPException as exc:  # e.g. FastAPI's "error parsing the body"
                 detail = ErrorDetail(message=str(exc.detail), code="invalid_request")
-                return APIError(exc.status_code, detail).response()
+                return self.render(APIError(exc.status_code, detail))
 
         return route
