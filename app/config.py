@@ -67,6 +67,11 @@ class Settings(BaseSettings):
         description="How facts about you are learned: rules, model (JSON from the model), or auto "
         "(model for the openai backend, rules for the tiny local one).",
     )
+    embedder: Literal["auto", "onnx", "torch"] = Field(
+        "auto",
+        description="Runtime of the embedding model: onnx (2-3x faster), torch (the reference), or auto "
+        "(ONNX when it works, else torch). Both give the same vectors.",
+    )
     context_tokens: int = Field(2048, ge=256, le=32768, description="Prompt + reply token budget.")
     threads: int | None = Field(None, ge=1, description="CPU threads for llama.cpp (default: all cores).")
     rate_limit: int = Field(

@@ -86,7 +86,9 @@ async def run_memory_command(args: argparse.Namespace) -> int:
             print(f"encrypted {settings.data_dir}; start the server with the same passphrase")
             return 0
         store = await MemoryStore.open(
-            settings.data_dir, await asyncio.to_thread(load_embedder), passphrase_for(settings.data_dir)
+            settings.data_dir,
+            await asyncio.to_thread(load_embedder, None, settings.embedder),
+            passphrase_for(settings.data_dir),
         )
     except DatabaseError as exc:
         print(f"samantha memory: {exc}", file=sys.stderr)

@@ -114,7 +114,7 @@ async def serve(settings: Settings) -> int:
         passphrase = passphrase_for(settings.data_dir, encrypt=settings.encrypt)
         # A bad database (or passphrase) is refused at once, before the embedder's seconds of loading.
         await asyncio.to_thread(lambda: db.connect(settings.data_dir / DB_FILE, passphrase).close())
-        embedder = await asyncio.to_thread(load_embedder)
+        embedder = await asyncio.to_thread(load_embedder, None, settings.embedder)
         store = await MemoryStore.open(settings.data_dir, embedder, passphrase)
     except (PersonaError, DatabaseError) as exc:
         print(f"samantha: {exc}", file=sys.stderr)

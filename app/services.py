@@ -123,7 +123,7 @@ async def open_services(
     if store is None:
         passphrase = passphrase_for(settings.data_dir, encrypt=settings.encrypt)
         if embedder is None:
-            embedder = await asyncio.to_thread(load_embedder)
+            embedder = await asyncio.to_thread(load_embedder, None, settings.embedder)
         store = await MemoryStore.open(settings.data_dir, embedder, passphrase)
     try:
         await check_exposure(settings, store)

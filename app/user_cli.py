@@ -39,6 +39,7 @@ def _data_dir(args: argparse.Namespace) -> Path:
 
 async def run_user_command(args: argparse.Namespace) -> int:
     """Carry out one `samantha user` action; 0 on success, 1 when there is no such user, 2 on bad input."""
+    from app.config import Settings
     from app.unlock import passphrase_for
     from memory.embedder import load_embedder
     from memory.store import MemoryStore
@@ -51,8 +52,9 @@ async def run_user_command(args: argparse.Namespace) -> int:
         return 1
     try:
         data_dir = _data_dir(args)
+        runtime = Settings(backend="echo", seeds_dir="").embedder
         store = await MemoryStore.open(
-            data_dir, await asyncio.to_thread(load_embedder), passphrase_for(data_dir)
+            data_dir, await asyncio.to_thread(load_embedder, None, runtime), passphrase_for(data_dir)
         )
     except DatabaseError as exc:
         print(f"samantha user: {exc}", file=sys.stderr)

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from memory.embedder import CachingEmbedder, model_dir, model_name
+from memory.embed_base import CachingEmbedder, model_dir, model_name
 
 log = logging.getLogger(__name__)
 
