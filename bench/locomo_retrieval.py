@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from memory.recall import fts_query, terms
+from memory.words import fts_query, terms
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 import app.session
-import memory.recall
+import memory.candidates
 import memory.store
 import memory.turns
 import memory.write
@@ -48,6 +48,7 @@ from bench.report import RESULTS_DIR, record_section, write_json
 from bench.scale_data import approximate_recall, base_vectors, sentences, synthetic
 from memory.embedder import Embedder, load_embedder
 from memory.index import VectorIndex
+from memory.recall import RecallConfig
 from memory.seeds import ingest_seeds
 from memory.store import MemoryStore
 from persona.persona import load_persona
@@ -56,7 +57,7 @@ RESULT = RESULTS_DIR / "turn_overhead.json"
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 USER = "bench"
 BATCH = 20_000  # memories per add_batch call when building a store
-POOL = memory.recall.POOL  # dense candidates recall.run asks each index for at k=5
+POOL = RecallConfig().pool_size(5)  # dense candidates recall.run asks each index for at k=5
 
 
 # -- where the time goes ------------------------------------------------------------------------
@@ -125,7 +126,7 @@ def instrument(watch: Stopwatch) -> None:
     """Time the parts of a turn where they run (in the store's worker threads)."""
     watch.wrap(memory.store.MemoryStore, "_recall", "recall: SQL + scoring")
     watch.wrap(VectorIndex, "search", "dense search")
-    watch.wrap(memory.recall, "_lexical", "FTS5 lexical")
+    watch.wrap(memory.candidates, "lexical", "FTS5 lexical")
     watch.wrap(memory.turns, "insert", "log turns (SQL)")
     watch.wrap(memory.turns, "recent", "history (SQL)")
     watch.wrap(app.session, "build_messages", "build prompt")

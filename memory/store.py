@@ -11,9 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from memory import forget, recall, turns, users, words, write
+from memory import forget, recall, rows, turns, users, words, write
 from memory.embedder import Embedder
+from memory.index import IndexConfig
 from memory.models import SHARED, Conversation, Kind, Memory, MemoryError_, Recalled, Role, Turn
+from memory.recall import RecallConfig
 from memory.store_base import DB_FILE, StoreBase
 
 __all__ = ["DB_FILE", "MemoryStore", "now_iso"]
@@ -30,9 +32,19 @@ class MemoryStore(StoreBase):
     """SQLite (truth) + one FAISS index per user (derived) + FTS5 (lexical). Blocking work runs in threads."""
 
     @classmethod
-    async def open(cls, data_dir: Path, embedder: Embedder, passphrase: str | None = None) -> MemoryStore:
+    async def open(
+        cls,
+        data_dir: Path,
+        embedder: Embedder,
+        passphrase: str | None = None,
+        *,
+        recall_config: RecallConfig | None = None,
+        index_config: IndexConfig | None = None,
+    ) -> MemoryStore:
         """Open the store without blocking the event loop (encrypted when given a passphrase)."""
-        return await asyncio.to_thread(cls, data_dir, embedder, passphrase)
+        return await asyncio.to_thread(
+            cls, data_dir, embedder, passphrase, recall_config=recall_config, index_config=index_config
+        )
 
     # -- writing memories ---------------------------------------------------------------------
 
@@ -99,11 +111,17 @@ class MemoryStore(StoreBase):
         scopes = [user, SHARED] if shared else [user]
         # The lexical search needs no vector: it runs on the other core while the question is embedded
         # (both release the GIL), which takes its ~2-5 ms off each turn.
-        lexical = self._beside.submit(self._read, recall.lexical_candidates, scopes, query, k)
+        config = self.recall_config
+        lexical = self._beside.submit(self._read, recall.lexical_candidates, scopes, query, k, config)
         vector = self.embedder.embed([query])[0]
         found = lexical.result()  # before taking the lock: the lookup holds it
+        now = datetime.now().astimezone()
         with self._lock:
-            return recall.run(self._conn, {s: self.index(s) for s in scopes}, vector, query, k, lexical=found)
+            indexes = {s: self.index(s) for s in scopes}
+            out = recall.run(self._conn, indexes, vector, query, k, config, now=now, lexical=found)
+            if config.strengthen:
+                recall.strengthen(self._conn, [r.memory.id for r in out if r.memory.user != SHARED], now)
+            return out
 
     async def memories(
         self, user: str, *, query: str | None = None, kind: Kind | None = None, limit: int = 200
@@ -124,7 +142,7 @@ class MemoryStore(StoreBase):
                 params.append(match)
             sql += " ORDER BY m.id DESC LIMIT ?"
             params.append(limit)
-            return [recall.to_memory(self._conn, r) for r in self._q(sql, params)]
+            return [rows.to_memory(self._conn, r) for r in self._q(sql, params)]
 
         return await asyncio.to_thread(run)
 
@@ -222,7 +240,7 @@ class MemoryStore(StoreBase):
         return {
             "user": user,
             "exported_at": now_iso(),
-            "memories": await asyncio.to_thread(self._read, recall.export_rows, user),
+            "memories": await asyncio.to_thread(self._read, rows.exported, user),
             "turns": await asyncio.to_thread(self._read, turns.all_turns, user),
         }
 

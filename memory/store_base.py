@@ -15,7 +15,8 @@ import numpy as np
 
 from memory import db
 from memory.embedder import Embedder
-from memory.index import IndexFiles, VectorIndex
+from memory.index import IndexConfig, IndexFiles, VectorIndex
+from memory.recall import RecallConfig
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +27,19 @@ T = TypeVar("T")
 class StoreBase:
     """SQLite (truth) + one FAISS index per scope (derived); MemoryStore adds what memory means."""
 
-    def __init__(self, data_dir: Path, embedder: Embedder, passphrase: str | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        embedder: Embedder,
+        passphrase: str | None = None,
+        *,
+        recall_config: RecallConfig | None = None,
+        index_config: IndexConfig | None = None,
+    ) -> None:
         self.embedder = embedder
         self.data_dir = data_dir
+        self.recall_config = recall_config or RecallConfig()
+        self.index_config = index_config or IndexConfig()
         self._conn = db.connect(data_dir / DB_FILE, passphrase)
         # Encrypted: vectors stay in memory, rebuilt from the decrypted store at start (never on disk).
         self._files = IndexFiles(data_dir / "index", embedder.name, embedder.dim, persist=passphrase is None)
@@ -63,9 +74,9 @@ class StoreBase:
                 return self._indexes[scope]
             rows = self._q("SELECT id FROM memories WHERE user = ? ORDER BY id", (scope,))
             ids = np.array([r["id"] for r in rows], dtype=np.int64)
-            index = self._files.load_checked(scope, ids)
+            index = self._files.load_checked(scope, ids, self.index_config)
             if index is None:
-                index = VectorIndex(self.embedder.dim)
+                index = VectorIndex(self.embedder.dim, self.index_config)
                 # The vectors are read only for a rebuild (1.5 GB at 1M memories).
                 rows = self._q("SELECT id, embedding FROM memories WHERE user = ? ORDER BY id", (scope,))
                 ids = np.array([r["id"] for r in rows], dtype=np.int64)
