@@ -15,6 +15,7 @@ from app.config import PROJECT_ROOT, Settings
 from app.guard import Guard, split_list
 from app.routes import api, ollama_api, openai_api, ws
 from app.services import open_services
+from memory.accounts import AccountStore
 from memory.embedder import Embedder
 from memory.store import MemoryStore
 
@@ -28,12 +29,15 @@ def create_app(
     backend: Backend | None = None,
     memory: MemoryStore | None = None,
     embedder: Embedder | None = None,
+    accounts: AccountStore | None = None,
 ) -> FastAPI:
     """Build the app. Nothing heavy happens here: models load in the lifespan, when the server starts."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = await open_services(settings, backend=backend, memory=memory, embedder=embedder)
+        services = await open_services(
+            settings, backend=backend, memory=memory, embedder=embedder, accounts=accounts
+        )
         app.state.services = services
         log.info("Samantha is loaded (backend %s, model %s)", services.backend.name, services.model_name)
         try:

@@ -110,7 +110,7 @@ async def run_memory_command(args: argparse.Namespace) -> int:
             case "import":
                 return await _import(store, settings.user, data)
             case "check":
-                report = await asyncio.to_thread(store.verify)
+                report = await store.verify()
                 print(json.dumps(report, indent=2))
                 return 0 if all(r["consistent"] for r in report.values()) else 1
     finally:

@@ -19,6 +19,7 @@ from app.main import create_app
 from app.services import StartupError, check_exposure
 from app.unlock import passphrase_for
 from memory import db
+from memory.accounts import AccountStore
 from memory.db import DatabaseError
 from memory.embedder import Embedder, load_embedder
 from memory.store import DB_FILE, MemoryStore
@@ -116,22 +117,25 @@ async def serve(settings: Settings) -> int:
         await asyncio.to_thread(lambda: db.connect(settings.data_dir / DB_FILE, passphrase).close())
         embedder = await asyncio.to_thread(load_embedder, None, settings.embedder)
         store = await MemoryStore.open(settings.data_dir, embedder, passphrase)
+        accounts = await AccountStore.open(settings.data_dir, passphrase)
     except (PersonaError, DatabaseError) as exc:
         print(f"samantha: {exc}", file=sys.stderr)
         return 2
     try:
-        await check_exposure(settings, store)
+        await check_exposure(settings, accounts)
     except StartupError as exc:
         print(f"samantha: {exc}", file=sys.stderr)
         await store.aclose()
+        await accounts.aclose()
         return 2
     try:
         backend = await asyncio.to_thread(create_backend, settings)
     except BackendError as exc:
         print(f"samantha: {exc}", file=sys.stderr)
         await store.aclose()
+        await accounts.aclose()
         return 2
-    app = create_app(settings, backend=backend, memory=store)
+    app = create_app(settings, backend=backend, memory=store, accounts=accounts)
     # No per-message compression: frames are a few words each, and deflating every delta cost a quarter
     # of the event loop's time per turn (bench/RESULTS.md, load profile) to save bytes nobody waits for.
     config = uvicorn_config(
@@ -155,4 +159,5 @@ async def serve(settings: Settings) -> int:
         announcer.cancel()
         await backend.aclose()
         await store.aclose()
+        await accounts.aclose()
     return 0 if server.started else 1

@@ -137,3 +137,7 @@ def connect(path: Path, passphrase: str | None = None) -> sqlite3.Connection:
         log.info("migrating %s to schema %d", path, number + 1)
         conn.executescript(f"BEGIN;\n{MIGRATIONS[number]}\nPRAGMA user_version = {number + 1};\nCOMMIT;")
     return conn
+
+
+# The database's file name in a data folder: the memory store and the accounts store both open it.
+DB_FILE = "samantha.db"

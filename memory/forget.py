@@ -9,6 +9,8 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 
 from memory import write
+from memory.index import VectorIndex
+from memory.models import SHARED, MemoryError_
 from memory.words import STOPWORDS
 
 log = logging.getLogger(__name__)
@@ -76,6 +78,30 @@ def turns(
     return removed
 
 
+def memory_and_vectors(conn: sqlite3.Connection, index: VectorIndex, user: str, memory_id: int) -> list[int]:
+    """`memory`, with the vectors of what went taken out of the user's index and the full-text indexes
+    scrubbed (inside the caller's transaction); [] when this user has no such memory."""
+    removed = memory(conn, user, memory_id)
+    if removed is None:
+        owner = conn.execute("SELECT user FROM memories WHERE id = ?", (memory_id,)).fetchone()["user"]
+        if owner == SHARED:
+            raise MemoryError_("seed passages are shared and read-only")
+        return []  # another user's memory: to this user it does not exist
+    index.remove(removed)
+    if removed:
+        scrub(conn)
+    return removed
+
+
+def turn_and_vectors(conn: sqlite3.Connection, index: VectorIndex, user: str, turn_id: int) -> list[int]:
+    """`turns` for one turn, with the vectors of what went taken out of the index and the full-text indexes
+    scrubbed (inside the caller's transaction)."""
+    removed = turns(conn, user, [turn_id])
+    index.remove(removed)
+    scrub(conn)
+    return removed
+
+
 def replies_quoting(conn: sqlite3.Connection, user: str, texts: Sequence[str]) -> list[int]:
     """Her replies that repeat QUOTED_RUN consecutive words of a text, or a word of it found nowhere else
     in what the user told her (a password, a name said once): with it removed, they would still tell it."""
@@ -105,6 +131,16 @@ def _said_elsewhere(conn: sqlite3.Connection, user: str, word: str) -> bool:
         (f'"{word}"', user),
     ).fetchone()
     return found is not None
+
+
+def everything(conn: sqlite3.Connection, user: str) -> int:
+    """Forget all that is stored for a user: memories, turns and conversations (the account is not memory's,
+    memory/accounts.py); returns how many memories went."""
+    memories = conn.execute("DELETE FROM memories WHERE user = ?", (user,)).rowcount
+    conn.execute("DELETE FROM turns WHERE user = ?", (user,))
+    conn.execute("DELETE FROM conversations WHERE user = ?", (user,))
+    scrub(conn)
+    return int(memories)
 
 
 def scrub(conn: sqlite3.Connection) -> None:

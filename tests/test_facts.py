@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from app.backends.scripted import ScriptedBackend
 from memory.embedder import Embedder
 from memory.extract import extract_facts, extract_with_model, importance
+from memory.models import Recalled
 from memory.recall import RecallConfig, retention
 from memory.store import MemoryStore
 from memory.write import NewMemory
@@ -133,18 +135,20 @@ async def test_recalled_memories_get_stronger(store: MemoryStore) -> None:
     await tell(store, "c1", "My cat is called Pickle.")
     for _ in range(3):
         recalled = await store.recall("me", "What is my cat called?", k=2)
-    ids = [r.memory.id for r in recalled]
-    counts = store._q(
-        f"SELECT recall_count, last_recalled FROM memories WHERE id IN ({','.join(map(str, ids))})"
-    )
-    assert all(r["recall_count"] == 3 and r["last_recalled"] for r in counts)
+    assert all(r["recall_count"] == 3 and r["last_recalled"] for r in traces(store, recalled))
 
 
 async def test_a_recall_config_can_leave_no_trace(tmp_path: Path, embedder: Embedder) -> None:
     store = await MemoryStore.open(tmp_path / "data", embedder, recall_config=RecallConfig(strengthen=False))
     await tell(store, "c1", "My cat is called Pickle.")
     recalled = await store.recall("me", "What is my cat called?", k=2)
-    marks = ",".join(str(r.memory.id) for r in recalled)
-    counts = store._q(f"SELECT recall_count FROM memories WHERE id IN ({marks})")
-    assert recalled and all(r["recall_count"] == 0 for r in counts)
+    assert recalled and all(r["recall_count"] == 0 for r in traces(store, recalled))
     await store.aclose()
+
+
+def traces(store: MemoryStore, recalled: list[Recalled]) -> list[Any]:
+    """The recall counts of these memories, once the last strengthening was written."""
+    store._settle("me")
+    marks = ",".join(str(r.memory.id) for r in recalled)
+    sql = f"SELECT recall_count, last_recalled FROM memories WHERE id IN ({marks})"
+    return store._db.read(lambda conn: conn.execute(sql).fetchall())

@@ -148,7 +148,7 @@ class HashEmbedder:
 async def test_a_store_past_the_limit_forgets_for_real_and_reloads(tmp_path: Path) -> None:
     store = await MemoryStore.open(tmp_path / "data", HashEmbedder(), index_config=SMALL)
     items = [NewMemory(f"note number {i} about topic {i % 37}", "turn") for i in range(LIMIT + 50)]
-    stored = store.add_batch("ana", items, vectors=clustered(len(items)), dedupe=False)
+    stored = await store.remember_batch("ana", items, vectors=clustered(len(items)), dedupe=False)
     assert store.index("ana").approximate
     target = stored[7]
     assert target is not None
@@ -159,7 +159,8 @@ async def test_a_store_past_the_limit_forgets_for_real_and_reloads(tmp_path: Pat
 
     reopened = await MemoryStore.open(tmp_path / "data", HashEmbedder(), index_config=SMALL)
     assert reopened.index("ana").approximate  # loaded from its file, not rebuilt as exact
-    assert reopened.verify()["ana"] == {"rows": len(items) - 1, "vectors": len(items) - 1, "consistent": True}
+    left = len(items) - 1
+    assert (await reopened.verify())["ana"] == {"rows": left, "vectors": left, "consistent": True}
     assert IndexFiles(tmp_path / "data" / "index", "hash-bow", DIM).matches_embedder()
     await reopened.aclose()
 
@@ -170,15 +171,15 @@ async def test_lexical_recall_stays_bounded_and_per_user(tmp_path: Path) -> None
     config = RecallConfig(ranked_matches=30)
     store = await MemoryStore.open(tmp_path / "data", HashEmbedder(), recall_config=config)
     common = [NewMemory(f"went to the market again day {i}", "turn") for i in range(60)]
-    store.add_batch("ana", common, vectors=clustered(len(common), seed=5), dedupe=False)
+    await store.remember_batch("ana", common, vectors=clustered(len(common), seed=5), dedupe=False)
     others = [NewMemory(f"zanzibar zanzibar trip plan {i}", "turn") for i in range(20)]
-    store.add_batch("bob", others, vectors=clustered(len(others), seed=6), dedupe=False)
+    await store.remember_batch("bob", others, vectors=clustered(len(others), seed=6), dedupe=False)
     # Said in another sitting, so it is not the context of the last market turn.
     postcard = NewMemory("a postcard from zanzibar", "turn", created_at="2020-01-01T12:00:00+00:00")
-    [mine] = store.add_batch("ana", [postcard], dedupe=False)
+    [mine] = await store.remember_batch("ana", [postcard], dedupe=False)
     assert mine is not None
     # "market" (60 matches) is left out; bob's 20 better "zanzibar" matches fill the first ranking of 4 * 4
     # rows, so the search runs again over every match.
-    lexical = candidates.lexical(store._conn, ["ana"], "the market in zanzibar", 4, config.ranked_matches)
+    lexical = store._db.read(candidates.lexical, ["ana"], "the market in zanzibar", 4, config.ranked_matches)
     assert list(lexical) == [mine.id]
     await store.aclose()
