@@ -15,7 +15,6 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -44,10 +43,6 @@ def check_name(name: str) -> None:
     """Refuse names that could not be a user (or that would reach the shared scope)."""
     if name == SHARED or not NAME.match(name):
         raise MemoryError_(f"invalid user name {name!r}: use 1-32 of a-z, 0-9, '_', '.', '-'")
-
-
-def _now() -> str:
-    return datetime.now().astimezone().isoformat(timespec="seconds")
 
 
 class AccountStore:
@@ -81,7 +76,7 @@ class AccountStore:
     async def add(self, name: str) -> str:
         """Create a user (or re-enable a revoked one); returns the new access token, shown only once."""
         check_name(name)
-        return await self._run(_add, name, _now(), write=True)
+        return await self._run(_add, name, db.now_iso(), write=True)
 
     async def listed(self) -> list[User]:
         """Every account, oldest first."""
@@ -95,7 +90,7 @@ class AccountStore:
     async def revoke(self, name: str) -> bool:
         """Make the user's token stop working (their memories stay); False when there is no such user."""
         sql = "UPDATE users SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL"
-        return await self._run(lambda c: c.execute(sql, (_now(), name)).rowcount > 0, write=True)
+        return await self._run(lambda c: c.execute(sql, (db.now_iso(), name)).rowcount > 0, write=True)
 
     async def delete(self, name: str) -> bool:
         """Remove the account (memory.forget_user removes what is stored for it); False when there is none."""

@@ -120,8 +120,7 @@ class VectorIndex:
             self.dirty = True
 
     def remove(self, ids: list[int]) -> None:
-        """Drop vectors by id (missing ids are ignored). The vectors are gone from memory and, once saved,
-        from the file: forgetting is not hiding."""
+        """Drop vectors by id (missing ids are ignored): gone from memory and, once saved, from the file."""
         if not ids:
             return
         with self._lock:

@@ -92,8 +92,7 @@ class RecallConfig:
 def lexical_candidates(
     conn: sqlite3.Connection, scopes: list[str], query: str, k: int, config: RecallConfig
 ) -> dict[int, float]:
-    """The lexical side's candidates for the best k: id -> BM25 (it needs no vector, so it can run while
-    the question is embedded)."""
+    """The lexical side's candidates for the best k: id -> BM25 (needs no vector: runs during embedding)."""
     return candidates.lexical(conn, scopes, query, config.pool_size(k), config.ranked_matches)
 
 
@@ -198,8 +197,8 @@ def run(
     now: datetime,
     lexical: dict[int, float] | None = None,
 ) -> list[Recalled]:
-    """The best k memories of every scope in `indexes` (blocking, reads only); `lexical`, if given, is
-    `lexical_candidates` for the same question (looked up while the question was embedded)."""
+    """The best k memories of the scopes in `indexes` (blocking, reads only), each with its Score."""
+    # `lexical`, if given, is lexical_candidates for the same question, looked up while it was embedded.
     # 1. Candidates from both sides.
     pool = config.pool_size(k)
     found: set[int] = set()

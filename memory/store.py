@@ -20,23 +20,18 @@ import numpy as np
 
 from memory import forget, recall, rows, turns, write
 from memory.connections import Connections
-from memory.db import DB_FILE
+from memory.db import DB_FILE, now_iso
 from memory.embedder import Embedder
 from memory.index import IndexConfig, IndexFiles, VectorIndex
 from memory.models import SHARED, Conversation, Kind, Memory, MemoryError_, Recalled, Role, Turn
 from memory.recall import RecallConfig
 from memory.scopes import ScopeIndexes
 
-__all__ = ["DB_FILE", "MemoryStore", "now_iso"]
+__all__ = ["DB_FILE", "MemoryStore"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 SEED_MARK = "seed:"  # meta key prefix: the content hash of each seed file ingested
-
-
-def now_iso() -> str:
-    """The current local time, ISO 8601 with offset, to the second."""
-    return datetime.now().astimezone().isoformat(timespec="seconds")
 
 
 class MemoryStore:
@@ -60,6 +55,7 @@ class MemoryStore:
         self._indexes = ScopeIndexes(files, index_config or IndexConfig(), self._db.read)
         self._beside = ThreadPoolExecutor(1, thread_name_prefix="recall-lexical")
         self._strengthening: dict[str, Future[None]] = {}  # per user: the last recall's trace, being written
+        self._closed = False
 
     @classmethod
     async def open(
@@ -98,11 +94,9 @@ class MemoryStore:
         importance: float = 0.5,
         fact_key: str | None = None,
     ) -> Memory | None:
-        """Store one memory (acknowledged once SQLite committed it); None when it was a duplicate.
-
-        With a `fact_key`, the fact supersedes the user's current fact of that key: the old one gets a
-        valid-to date and is no longer recalled, but stays in the history.
-        """
+        """Store one memory (acknowledged once committed); None when it was a duplicate."""
+        # With a `fact_key`, the fact supersedes the user's current fact of that key: the old one gets a
+        # valid-to date and is no longer recalled, but stays in the history.
         item = write.NewMemory(text, kind, importance, tuple(source), fact_key=fact_key)
         return (await self.remember_batch(user, [item]))[0]
 
@@ -142,8 +136,7 @@ class MemoryStore:
 
     async def add_seed(self, name: str, digest: str, items: Sequence[write.NewMemory]) -> int:
         """Add a seed file's passages to the shared scope and record its digest; how many were new."""
-        texts = [i.embed_text or i.text for i in items]
-        vectors = await asyncio.to_thread(self.embedder.embed, texts)
+        vectors = await asyncio.to_thread(self.embedder.embed, [i.embed_text or i.text for i in items])
 
         def change(conn: sqlite3.Connection) -> int:
             added = self._insert(conn, SHARED, items, vectors, True)
@@ -211,11 +204,7 @@ class MemoryStore:
     # -- forgetting ---------------------------------------------------------------------------
 
     async def forget(self, user: str, memory_id: int) -> int:
-        """Remove a memory: its row, vector and FTS entry, and everything derived from the same turns.
-
-        A remembered turn also takes the turn itself out of the conversation log. Returns how many
-        memories went (0 when this user has no such memory).
-        """
+        """Forget a memory and all derived from the same turns (log included); how many memories went."""
         if not 0 < memory_id < 2**63:  # SQLite rowids are signed 64-bit: nothing else can exist
             return 0
         removed = await self._write(lambda c: forget.memory_and_vectors(c, self.index(user), user, memory_id))
@@ -236,7 +225,7 @@ class MemoryStore:
         if user == SHARED:
             raise MemoryError_("seed passages are shared and read-only")
         count = await self._write(forget.everything, user)
-        self._indexes.drop(user)
+        await asyncio.to_thread(self._indexes.drop, user)  # may wait for a load of that index
         await asyncio.wrap_future(self._db.after_write(forget.checkpoint))
         return count
 
@@ -301,6 +290,9 @@ class MemoryStore:
         """Finish queued writes, save the indexes and close the database."""
 
         def run() -> None:
+            if self._closed:
+                return
+            self._closed = True
             self._beside.shutdown()
             self._db.after_write(lambda _conn: self._indexes.save()).result()
             self._db.close()
