@@ -1,10 +1,11 @@
 """Text embeddings: the Embedder protocol, the bundled all-MiniLM-L6-v2 on torch, and the choice of runtime.
 
 Two runtimes give the same vectors (cosine >= 0.99999, tests/test_embedder_onnx.py): ONNX Runtime on a
-local export of the bundled weights (memory/onnx_embed.py), 2-3x faster per query, and sentence-transformers
-on torch, the reference and the fallback. The caller chooses the runtime (`auto|onnx|torch`; the app reads
-it from Settings.embedder, env SAMANTHA_EMBEDDER): auto is ONNX when it works, else torch with a one-line
-warning. Both carry the same `name`, so an index built by one is valid for the other.
+local export of the bundled weights (memory/onnx_embed.py), several times faster (bench/RESULTS.md,
+"Embedding: ONNX Runtime vs torch"), and sentence-transformers on torch, the reference and the fallback.
+The caller chooses the runtime (`auto|onnx|torch`; the app reads it from Settings.embedder, env
+SAMANTHA_EMBEDDER): auto is ONNX when it works, else torch with a one-line warning. Both carry the same
+`name`, so an index built by one is valid for the other.
 """
 
 from __future__ import annotations

@@ -52,8 +52,9 @@ class IndexConfig:
 
 @contextmanager
 def _omp_threads(n: int) -> Iterator[None]:
-    """Run faiss with n OpenMP threads in this thread. One query on 2 threads is ~2x slower than on 1 when
-    the cores are busy (the threads wait for each other); bulk building wants every core."""
+    """Run faiss with n OpenMP threads in this thread (one for a query, every core to build)."""
+    # One query on 2 threads was slower than on 1 when the cores are busy (the threads wait for each
+    # other); bulk building wants every core.
     before = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(n)
     try:

@@ -35,7 +35,7 @@ class RecallConfig:
     """The knobs of recall; the defaults are the product (tuned on LoCoMo with general features only)."""
 
     # 1. Candidates from each side (dense and lexical): a wide pool, since the scoring sorts out the rest
-    # (LoCoMo recall@10 76.5% with 40, 77.0% with 100); `pool_per_k` more for every memory asked for.
+    # (bench/RESULTS.md, LoCoMo experiments: "pool 40"); `pool_per_k` more for every memory asked for.
     pool: int = 100
     pool_per_k: int = 10
     # At most this many memories matching the question's words are ranked by BM25, rarest words first
@@ -51,8 +51,8 @@ class RecallConfig:
     min_relevance_shared: float = 0.40
 
     # 3. Weights of the parts. Meaning and shared words carry recall (BM25 relative to the question's best
-    # match: +5 points over word coverage); a neighbour's score lifts a turn (+4); recency and importance
-    # only break near-ties.
+    # match did better than word coverage); a neighbour's score lifts a turn said beside it; recency and
+    # importance only break near-ties (bench/RESULTS.md, LoCoMo experiments, each with and without).
     w_dense: float = 1.0
     w_lexical: float = 0.8
     w_recency: float = 0.1
