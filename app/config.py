@@ -34,6 +34,11 @@ class DataSettings(BaseSettings):
 
     data_dir: Path = Field(Path("data"), description="Directory holding the memory database and index.")
     user: str = Field("me", pattern=r"^[a-z0-9_.-]{1,32}$", description="The single local user's name.")
+    embedder: Literal["auto", "onnx", "torch"] = Field(
+        "auto",
+        description="Runtime of the embedding model: onnx (2-3x faster), torch (the reference), or auto "
+        "(ONNX when it works, else torch). Both give the same vectors.",
+    )
 
 
 class Settings(DataSettings):

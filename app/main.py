@@ -15,6 +15,7 @@ from app.config import Settings, shipped
 from app.guard import Guard, split_list
 from app.routes import api, ollama_api, openai_api, ws
 from app.services import Services, open_services
+from memory.accounts import AccountStore
 from memory.embedder import Embedder
 from memory.store import MemoryStore
 
@@ -28,6 +29,7 @@ def create_app(
     backend: Backend | None = None,
     memory: MemoryStore | None = None,
     embedder: Embedder | None = None,
+    accounts: AccountStore | None = None,
     services: Services | None = None,
 ) -> FastAPI:
     """Build the app. Nothing heavy happens here: models load in the lifespan, when the server starts.
@@ -38,7 +40,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        opened = services or await open_services(settings, backend=backend, memory=memory, embedder=embedder)
+        opened = services or await open_services(
+            settings, backend=backend, memory=memory, embedder=embedder, accounts=accounts
+        )
         app.state.services = opened
         log.info("Samantha is loaded (backend %s, model %s)", opened.backend.name, opened.model_name)
         try:

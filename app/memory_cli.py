@@ -86,7 +86,9 @@ async def run_memory_command(args: argparse.Namespace) -> int:
             print(f"encrypted {settings.data_dir}; start the server with the same passphrase")
             return 0
         store = await MemoryStore.open(
-            settings.data_dir, await asyncio.to_thread(load_embedder), passphrase_for(settings.data_dir)
+            settings.data_dir,
+            await asyncio.to_thread(load_embedder, None, settings.embedder),
+            passphrase_for(settings.data_dir),
         )
     except DatabaseError as exc:
         print(f"samantha memory: {exc}", file=sys.stderr)
@@ -108,7 +110,7 @@ async def run_memory_command(args: argparse.Namespace) -> int:
             case "import":
                 return await _import(store, settings.user, data)
             case "check":
-                report = await asyncio.to_thread(store.verify)
+                report = await store.verify()
                 print(json.dumps(report, indent=2))
                 return 0 if all(r["consistent"] for r in report.values()) else 1
     finally:

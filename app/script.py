@@ -157,7 +157,7 @@ async def run_script(
     result = Result()
     owned = backend is None
     model = backend or create_backend(settings)
-    embedder = embedder or load_embedder()
+    embedder = embedder or load_embedder(None, settings.embedder)
     server = await RunningServer.start(settings, backend=model, embedder=embedder, port=0)
     conversation = 1
     try:

@@ -16,6 +16,7 @@ from app.model_catalog import check_model_file
 from app.session import ChatSession, TurnConfig
 from app.unlock import passphrase_for
 from memory import db
+from memory.accounts import AccountStore
 from memory.embedder import Embedder, load_embedder
 from memory.seeds import ingest_seeds
 from memory.store import DB_FILE, MemoryStore
@@ -48,11 +49,13 @@ class Services:
     persona: Persona
     store: MemoryStore
     backend: Backend
+    accounts: AccountStore
     learner: Learner = field(default_factory=Learner)
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0, 1))
     sockets: Counter[str] = field(default_factory=Counter)  # open chat sockets per user
     owns_store: bool = True
     owns_backend: bool = True
+    owns_accounts: bool = True
 
     def turn_config(self) -> TurnConfig:
         """The per-turn knobs from the settings."""
@@ -101,12 +104,14 @@ class Services:
         if self.owns_store:
             await self.store.aclose()
         else:
-            await asyncio.to_thread(self.store.save_indexes)
+            await self.store.save_indexes()
+        if self.owns_accounts:
+            await self.accounts.aclose()
 
 
-async def check_exposure(settings: Settings, store: MemoryStore) -> None:
+async def check_exposure(settings: Settings, accounts: AccountStore) -> None:
     """Refuse to listen beyond this machine while nobody needs a token to read her memories."""
-    if not is_loopback(settings.host) and await store.active_users() == 0:
+    if not is_loopback(settings.host) and await accounts.active_count() == 0:
         raise StartupError(
             f"refusing to listen on {settings.host} with no users: anyone who can reach it could read "
             "her memories. Create one first with `samantha user add NAME` (or listen on 127.0.0.1)."
@@ -129,40 +134,54 @@ async def open_services(
     backend: Backend | None = None,
     memory: MemoryStore | None = None,
     embedder: Embedder | None = None,
+    accounts: AccountStore | None = None,
 ) -> Services:
-    """Load the persona, memory (seeding it on first start) and backend; injected parts are borrowed.
+    """Load the persona, memory (seeding it on first start), accounts and backend; injected parts are
+    borrowed.
 
     The one start-up path: `samantha serve`, the in-process server and the tests all come through here,
     and every refusal is a SamanthaError whose message says what to do.
     """
     check_files(settings)
     persona = load_persona(settings.persona_file)
+    passphrase = None
+    if memory is None or accounts is None:
+        passphrase = passphrase_for(settings.data_dir, encrypt=settings.encrypt)
     store = memory
     if store is None:
-        passphrase = passphrase_for(settings.data_dir, encrypt=settings.encrypt)
         # A bad database (or passphrase) is refused at once, before the embedder's seconds of loading.
         await asyncio.to_thread(lambda: db.connect(settings.data_dir / DB_FILE, passphrase).close())
         if embedder is None:
-            embedder = await asyncio.to_thread(load_embedder)
+            embedder = await asyncio.to_thread(load_embedder, None, settings.embedder)
         store = await MemoryStore.open(settings.data_dir, embedder, passphrase)
     try:
-        await check_exposure(settings, store)
+        users = accounts if accounts is not None else await AccountStore.open(settings.data_dir, passphrase)
+    except BaseException:
+        if memory is None:
+            await store.aclose()
+        raise
+    try:
+        await check_exposure(settings, users)
         if settings.seeds_dir is not None:
-            await asyncio.to_thread(ingest_seeds, store, settings.seeds_dir)
+            await ingest_seeds(store, settings.seeds_dir)
         model = backend if backend is not None else await asyncio.to_thread(create_backend, settings)
         await model.start()  # a remote server names its model now, not at the first turn
     except BaseException:
         if memory is None:
             await store.aclose()
+        if accounts is None:
+            await users.aclose()
         raise
     services = Services(
         settings=settings,
         persona=persona,
         store=store,
         backend=model,
+        accounts=users,
         limiter=RateLimiter(settings.rate_limit, burst=10),
         owns_store=memory is None,
         owns_backend=backend is None,
+        owns_accounts=accounts is None,
     )
     await services.finish_learning()
     return services

@@ -40,8 +40,7 @@ def _data_dir(args: argparse.Namespace) -> Path:
 async def run_user_command(args: argparse.Namespace) -> int:
     """Carry out one `samantha user` action; 0 on success, 1 when there is no such user, 2 on bad input."""
     from app.unlock import passphrase_for
-    from memory.embedder import load_embedder
-    from memory.store import MemoryStore
+    from memory.accounts import AccountStore
 
     confirmed = args.action != "delete" or args.yes
     if not confirmed and sys.stdin.isatty():
@@ -51,32 +50,50 @@ async def run_user_command(args: argparse.Namespace) -> int:
         return 1
     try:
         data_dir = _data_dir(args)
-        store = await MemoryStore.open(
-            data_dir, await asyncio.to_thread(load_embedder), passphrase_for(data_dir)
-        )
+        passphrase = passphrase_for(data_dir)
+        # Accounts alone: adding, listing and revoking need no embedder (seconds to load).
+        accounts = await AccountStore.open(data_dir, passphrase)
     except DatabaseError as exc:
         print(f"samantha user: {exc}", file=sys.stderr)
         return 2
     try:
         match args.action:
             case "add":
-                token = await store.add_user(args.name)
+                token = await accounts.add(args.name)
                 print(f"created {args.name}; their access token (shown only this once):\n{token}")
             case "list":
-                for user in await store.users():
+                for user in await accounts.listed():
                     state = f"revoked {user.revoked_at}" if user.revoked_at else "active"
                     print(f"{user.name:<32} {state:<36} created {user.created_at}")
             case "revoke":
-                if not await store.revoke_user(args.name):
+                if not await accounts.revoke(args.name):
                     print(f"samantha user revoke: no active user {args.name!r}", file=sys.stderr)
                     return 1
                 print(f"revoked {args.name}'s token; their memories are kept")
             case "delete":
-                count = await store.delete_user(args.name)
+                count = await _forget_user(data_dir, passphrase, args.name)
+                await accounts.delete(args.name)  # last: a delete cut short can be run again
                 print(f"deleted {args.name}: the account, {count} memories, and every conversation")
-    except MemoryError_ as exc:
+    except (MemoryError_, DatabaseError) as exc:
         print(f"samantha user: {exc}", file=sys.stderr)
         return 2
     finally:
-        await store.aclose()
+        await accounts.aclose()
     return 0
+
+
+async def _forget_user(data_dir: Path, passphrase: str | None, name: str) -> int:
+    """Forget everything memory holds for `name` (the store needs the embedder to open its indexes)."""
+    from app.config import Settings
+    from memory.accounts import check_name
+    from memory.embedder import load_embedder
+    from memory.store import MemoryStore
+
+    check_name(name)
+    runtime = Settings(backend="echo", seeds_dir="").embedder
+    embedder = await asyncio.to_thread(load_embedder, None, runtime)
+    store = await MemoryStore.open(data_dir, embedder, passphrase)
+    try:
+        return await store.forget_user(name)
+    finally:
+        await store.aclose()

@@ -36,7 +36,8 @@ import numpy as np
 from bench.locomo_metrics import machine
 from bench.report import RESULTS_DIR, record_section, write_json
 from bench.scale_data import sentences
-from memory.embedder import CachingEmbedder, SentenceTransformerEmbedder
+from memory.embed_base import CachingEmbedder
+from memory.embedder import SentenceTransformerEmbedder
 from memory.onnx_embed import OnnxEmbedder
 
 RESULT = RESULTS_DIR / "embed.json"

@@ -1,7 +1,7 @@
 """Encryption at rest: what SQLCipher (and keeping the vector index in memory) costs.
 
 The same work on a plain store and on an encrypted one (memory/vault.py), interleaved:
-- ingest: memories written per second through the real write path (`add_batch`, 32 per call), with
+- ingest: memories written per second through the real write path (`remember_batch`, 32 per call), with
   embeddings computed beforehand, so only storage differs (embedding costs the same either way);
 - recall: one `recall` (query embedding included, identical on both sides), p50 and p95;
 - start: opening the store and having the user's index ready for the first recall (a plain store reads
@@ -49,9 +49,7 @@ async def one_run(
         started = time.perf_counter()
         for s in range(0, len(texts), BATCH):
             items = [NewMemory(t, "turn") for t in texts[s : s + BATCH]]
-            await asyncio.to_thread(
-                store.add_batch, USER, items, vectors=vectors[s : s + BATCH], dedupe=False
-            )
+            await store.remember_batch(USER, items, vectors=vectors[s : s + BATCH], dedupe=False)
         ingest_s = time.perf_counter() - started
         recall_ms = []
         for q in queries:

@@ -100,7 +100,7 @@ async def seeding(repeats: int) -> dict[str, float]:
         data = Path(tempfile.mkdtemp(prefix="samantha-seed-"))
         started = time.perf_counter()
         store = await MemoryStore.open(data, embedder)
-        passages = await asyncio.to_thread(ingest_seeds, store, SEEDS, progress=False)
+        passages = await ingest_seeds(store, SEEDS, progress=False)
         runs.append(time.perf_counter() - started)
         await store.aclose()
         shutil.rmtree(data, ignore_errors=True)

@@ -1,9 +1,10 @@
 """LoCoMo evidence recall through Samantha's real memory paths (`make bench-memory`).
 
-Every turn of each of the 10 conversations is written with MemoryStore.add_batch (kind "turn", the
+Every turn of each of the 10 conversations is written with MemoryStore.remember_batch (kind "turn", the
 product's text format with the speaker's name as the role, the session time as created_at), every
-question with evidence is asked through `await store.recall(...)`, and the evidence turns found in the
-top k are scored: recall@k = |gold ∩ top-k| / |gold|, hit@k = any gold in top-k, per category and
+question with evidence is asked through `await store.recall(...)` with the product's RecallConfig (or
+another one: bench/locomo_experiments.py runs its variants through `benchmark`), and the evidence turns
+found in the top k are scored: recall@k = |gold ∩ top-k| / |gold|, hit@k = any gold in top-k, per category and
 overall, with 95% CIs from resampling whole conversations. Query latency is the wall time of recall.
 
     .venv/bin/python -m bench.locomo [--limit N] [--k 5 10] [--out PATH]
@@ -15,7 +16,6 @@ import argparse
 import asyncio
 import logging
 import os
-import sqlite3
 import sys
 import tempfile
 import time
@@ -24,11 +24,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from bench import locomo_data, locomo_metrics, report
 from bench.locomo_data import CATEGORIES, DataError, LocomoConversation
 from bench.locomo_metrics import Outcome
 from memory.embedder import Embedder, load_embedder
-from memory.store import DB_FILE, MemoryStore
+from memory.recall import RecallConfig
+from memory.store import MemoryStore
 
 log = logging.getLogger("bench.locomo")
 COMMAND = ".venv/bin/python -m bench.locomo"
@@ -38,7 +41,11 @@ COMMAND = ".venv/bin/python -m bench.locomo"
 class Mode:
     """How the run differs from the product as it is: whether recall may leave traces."""
 
-    isolate: bool = False  # undo recall's strengthening after each question
+    isolate: bool = False  # recall leaves no trace, so no question is scored under another's influence
+
+    @property
+    def config(self) -> RecallConfig:
+        return RecallConfig(strengthen=not self.isolate)
 
     @property
     def flags(self) -> str:
@@ -50,12 +57,12 @@ class Mode:
 
 
 async def run_conversation(
-    store: MemoryStore, number: int, conv: LocomoConversation, ks: list[int], isolate: bool
+    store: MemoryStore, number: int, conv: LocomoConversation, ks: list[int], vectors: np.ndarray | None
 ) -> tuple[list[Outcome], dict[int, list[float]], float]:
     """Ingest one conversation as its own user, ask its questions; outcomes, latencies per k, ingest s."""
     user = f"locomo-{number}"
     started = time.perf_counter()
-    dia = {m.id: d for d, m in (await locomo_data.ingest(store, user, conv.turns)).items()}
+    dia = {m.id: d for d, m in (await locomo_data.ingest(store, user, conv.turns, vectors)).items()}
     ingest_s = time.perf_counter() - started
     await store.recall(user, "warm up", k=max(ks))  # loads the user's index; not timed
 
@@ -72,15 +79,20 @@ async def run_conversation(
             recalled = await store.recall(user, q.question, k=k)
             latency[k].append((time.perf_counter() - t0) * 1000)
             ranked[k] = [dia[r.memory.id] for r in recalled if r.memory.id in dia]
-            if isolate:  # undo recall's strengthening, so no question is scored under another's influence
-                await asyncio.to_thread(_unstrengthen, store, user)
         outcomes.append(locomo_metrics.outcome(number, q.category, q.gold, ranked))
     return outcomes, latency, ingest_s
 
 
 async def benchmark(
-    conversations: list[LocomoConversation], embedder: Embedder, ks: list[int], mode: Mode
+    conversations: list[LocomoConversation],
+    embedder: Embedder,
+    ks: list[int],
+    config: RecallConfig,
+    *,
+    vectors: list[np.ndarray] | None = None,
 ) -> dict[str, Any]:
+    """Every conversation in a fresh store recalling with `config` (`vectors`: each one's turns, already
+    embedded as the product embeds them); the summary, latencies and run details."""
     commit = report.commit()  # the code as imported now
     outcomes: list[Outcome] = []
     latency: dict[int, list[float]] = {k: [] for k in ks}
@@ -89,9 +101,10 @@ async def benchmark(
         # A fresh store per conversation: like a local install with one person in it, and no conversation
         # sees another's words (FTS5 ranks with statistics over the whole table, not per user).
         with tempfile.TemporaryDirectory(prefix="samantha-locomo-") as tmp:
-            store = await MemoryStore.open(Path(tmp), embedder)
+            store = await MemoryStore.open(Path(tmp), embedder, recall_config=config)
             try:
-                got, lat, secs = await run_conversation(store, number, conv, ks, mode.isolate)
+                turn_vectors = vectors[number] if vectors is not None else None
+                got, lat, secs = await run_conversation(store, number, conv, ks, turn_vectors)
             finally:
                 await store.aclose()
         outcomes += got
@@ -129,19 +142,13 @@ async def benchmark(
         "machine": locomo_metrics.machine(),
         "embedder": embedder.name,
         "commit": commit,
-        "command": f"{COMMAND} {mode.flags}".strip(),
         "store": "memory.store.MemoryStore",
-        "isolate": mode.isolate,
+        "isolate": not config.strengthen,
         "bootstrap": "1000 resamples of conversations, seed 0, percentile 95% CI",
         "loadavg_1m_at_end": round(os.getloadavg()[0], 2),  # other work on the machine skews latency
     }
     result["_table"] = locomo_metrics.render(summary, ks)
     return result
-
-
-def _unstrengthen(store: MemoryStore, user: str) -> None:
-    with sqlite3.connect(store.data_dir / DB_FILE) as conn:
-        conn.execute("UPDATE memories SET recall_count = 0, last_recalled = NULL WHERE user = ?", (user,))
 
 
 def markdown(result: dict[str, Any], ks: list[int]) -> str:
@@ -151,7 +158,7 @@ def markdown(result: dict[str, Any], ks: list[int]) -> str:
     cols = [f"{x}_at_{k}" for k in ks for x in ("recall", "hit")]
     lines = [
         "## LoCoMo evidence recall: the product"
-        + (", recall's strengthening undone after each question" if m["isolate"] else ""),
+        + (", recall leaving no trace (no strengthening)" if m["isolate"] else ""),
         "",
         f"`{m['command']}`"
         + ("" if m["isolate"] else " (`make bench-memory`)")
@@ -198,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         "--out", type=Path, default=None, help="JSON output (default bench/results/locomo.json)"
     )
     parser.add_argument(
-        "--isolate", action="store_true", help="undo recall's strengthening after each question"
+        "--isolate", action="store_true", help="recall leaves no trace (RecallConfig(strengthen=False))"
     )
     parser.add_argument("--no-record", action="store_true", help="do not update bench/RESULTS.md")
     args = parser.parse_args(argv)
@@ -213,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     conversations = conversations[: args.limit] if args.limit else conversations
     ks = sorted(set(args.k))
     mode = Mode(isolate=args.isolate)
-    result = asyncio.run(benchmark(conversations, load_embedder(), ks, mode))
+    result = asyncio.run(benchmark(conversations, load_embedder(), ks, mode.config))
+    result["meta"]["command"] = f"{COMMAND} {mode.flags}".strip()
     print(result.pop("_table"))
     lat = result["latency_ms"]
     print(f"\nlatency k={lat['k']}: p50 {lat['p50']:.1f} ms  p95 {lat['p95']:.1f} ms   "

@@ -1,7 +1,7 @@
 """End-to-end answers on LoCoMo categories 1-4 with the local model: reported, not gated.
 
 Each conversation is written to a fresh MemoryStore exactly as bench/locomo.py writes it (every turn through
-locomo_data.new_memory and MemoryStore.add_batch). Each chosen question is then answered twice, with
+locomo_data.new_memory and MemoryStore.remember_batch). Each chosen question is then answered twice, with
 Samantha's own prompt (persona.prompt.build_messages, the persona file, the question as the user message,
 plus a short-answer instruction) and the product's llama.cpp backend, greedy:
   retrieved - the memories the product recalls (top 10, in recall order), as a turn would pass them;

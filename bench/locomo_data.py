@@ -6,7 +6,6 @@ names or questions of the data set.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import re
@@ -15,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from memory.models import Memory, Turn
 from memory.store import MemoryStore
@@ -149,9 +150,11 @@ def new_memory(turn: LocomoTurn) -> NewMemory:
     return turn_memory(locomo_turn(turn), turn.speaker, created_at=turn.created_at)
 
 
-async def ingest(store: MemoryStore, user: str, turns: Sequence[LocomoTurn]) -> dict[str, Memory]:
+async def ingest(
+    store: MemoryStore, user: str, turns: Sequence[LocomoTurn], vectors: np.ndarray | None = None
+) -> dict[str, Memory]:
     """Write the turns through the product's write path as `user` (no de-duplication: every turn is
-    evidence); dia_id -> the memory it became."""
+    evidence; `vectors`: their embeddings, if already computed); dia_id -> the memory it became."""
     items = [new_memory(t) for t in turns]
-    memories = await asyncio.to_thread(store.add_batch, user, items, dedupe=False)
+    memories = await store.remember_batch(user, items, vectors=vectors, dedupe=False)
     return {t.dia_id: m for m, t in zip(memories, turns, strict=True) if m is not None}

@@ -1,8 +1,10 @@
-"""Retrieval variants for the LoCoMo experiments: one conversation's turns, scored in numpy + SQLite FTS5.
+"""Retrieval designs the product does not have, for the LoCoMo experiments: scored in numpy + SQLite FTS5.
 
-Each variant is a Recipe: which embedded text, how dense and lexical (BM25) evidence are fused, and
-what is propagated between turns. Everything is generic (no names, no question patterns); the lexical
-side uses the product's own FTS5 tokenizer and query builder (memory.recall.fts_query).
+Each is a Recipe: which embedded text, how dense and lexical (BM25) evidence are fused (rank fusion, BM25
+alone, dense alone...), and what is propagated between turns. Everything is generic (no names, no
+question patterns); the lexical side uses the product's own FTS5 tokenizer and query builder
+(memory.words). The product itself is never copied here: bench/locomo_experiments.py runs its variants
+through the product's recall (memory/recall.py) with other RecallConfigs.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from memory.recall import fts_query, terms
+from memory.words import fts_query, terms
 
 
 @dataclass(frozen=True)
@@ -22,7 +24,7 @@ class Recipe:
 
     name: str
     formats: tuple[str, ...] = ("said",)  # embedded texts; a turn's dense score is the max over them
-    fusion: str = "linear"  # "dense" | "bm25" | "rrf" | "linear" | "product"
+    fusion: str = "linear"  # "dense" | "bm25" | "rrf" | "linear"
     w_dense: float = 1.0
     w_lexical: float = 1.0  # BM25 (divided by the best BM25 of the query) in "linear"; rank weight in "rrf"
     w_coverage: float = 0.0  # share of the query's content words the stored text holds (product's measure)
@@ -37,7 +39,6 @@ class Recipe:
     session: float = 0.0  # add this fraction of the turn's session's best score
     min_relevance: float = -1.0  # drop candidates below this relevance (0.75 cosine + 0.25 coverage)
     floor_text: str = "stored"  # the text whose word coverage that relevance reads
-    dedupe: float = 2.0  # "product": skip a turn this close (cosine) to one already chosen
 
 
 class Corpus:
@@ -78,7 +79,7 @@ class Corpus:
         return out
 
     def coverage(self, name: str, query: str) -> np.ndarray:
-        """memory.recall.coverage for every turn: the share of the query's content words present."""
+        """memory.words.coverage for every turn: the share of the query's content words present."""
         wanted = terms(query)
         if not wanted:
             return np.zeros(self.n, dtype=np.float32)
@@ -138,40 +139,11 @@ def session_boost(corpus: Corpus, scores: np.ndarray, gamma: float) -> np.ndarra
     return out
 
 
-def _product(corpus: Corpus, recipe: Recipe, query: str, dense: np.ndarray, k: int) -> np.ndarray:
-    """memory.recall.run as of this commit: pools of max(4k, 24) from each side, relevance = w_dense x
-    cosine + w_coverage x coverage, total = 0.8 relevance + w_importance x importance (recency is 0 for
-    these old memories), relevance floor, near-duplicates skipped. Returns scores (0 = not chosen)."""
-    pool = recipe.pool or max(4 * k, 24)
-    lexical = corpus.bm25(recipe.lexical_text, query)
-    keep = _top(dense, pool) | (_top(lexical, pool) & (lexical > 0))
-    relevance = recipe.w_dense * np.clip(dense, 0, 1) + recipe.w_coverage * corpus.coverage(
-        recipe.lexical_text, query
-    )
-    total = 0.8 * relevance + recipe.w_importance * corpus.importance
-    total = np.round(total, 4)
-    ok = keep & (relevance >= recipe.min_relevance)
-    order = [int(i) for i in np.argsort(-total, kind="stable") if ok[i]]
-    vectors = corpus.vectors[recipe.formats[0]]
-    chosen: list[int] = []
-    for i in order:
-        if len(chosen) == k:
-            break
-        if chosen and float((vectors[chosen] @ vectors[i]).max()) >= recipe.dedupe:
-            continue
-        chosen.append(i)
-    out = np.zeros(corpus.n)
-    out[chosen] = np.arange(len(chosen), 0, -1)
-    return out
-
-
 def rank(corpus: Corpus, recipe: Recipe, query: str, qvec: np.ndarray, k: int) -> list[int]:
     """The k best turn positions for the query under the recipe."""
     dense = dense_scores(corpus, recipe, qvec)
     if recipe.fusion == "dense":
         scores = dense.astype(np.float64) + 2.0
-    elif recipe.fusion == "product":
-        scores = _product(corpus, recipe, query, dense, k)
     else:
         lexical = corpus.bm25(recipe.lexical_text, query)
         if recipe.fusion == "bm25":

@@ -6,7 +6,7 @@ from resampling whole conversations (bench/locomo_metrics); the first (largest-k
 is timed, embedding included. The systems take turns within each conversation, in an order rotated from
 one conversation to the next, so load on the shared cores and warm caches favour none of them.
 
-- samantha: memory.store.MemoryStore as bench/locomo.py drives it: `add_batch` of the product's items
+- samantha: memory.store.MemoryStore as bench/locomo.py drives it: `remember_batch` of the product's items
   (bench.locomo_data.new_memory, dedupe off), then the product's `recall`.
 - chroma: `chromadb.PersistentClient`, one collection in cosine space whose embedding function is the
   bundled MiniLM; documents are the text Samantha embeds for the turn, the dia_id in each's metadata.
@@ -66,7 +66,7 @@ def new_embedder() -> Embedder:
 
 
 def embedded_text(item: NewMemory) -> str:
-    """What the product embeds for an item (MemoryStore.add_batch): the peers store and embed the same."""
+    """What the product embeds for an item (MemoryStore.remember_batch): the peers embed the same."""
     return item.embed_text or item.text
 
 
@@ -80,7 +80,7 @@ class Samantha:
         return cls(await MemoryStore.open(tmp, embedder))
 
     async def ingest(self, turns: Sequence[LocomoTurn], items: Sequence[NewMemory]) -> None:
-        memories = await asyncio.to_thread(self.store.add_batch, USER, items, dedupe=False)
+        memories = await self.store.remember_batch(USER, items, dedupe=False)
         self.dia = {m.id: t.dia_id for m, t in zip(memories, turns, strict=True) if m is not None}
 
     async def search(self, query: str, k: int) -> list[str]:
@@ -210,7 +210,7 @@ OPENERS: dict[str, Callable[[Path, Embedder], Awaitable[Peer]]] = {
 }
 # How each was set up, for the record (JSON and RESULTS.md).
 ABOUT = {
-    "samantha": "memory.store.MemoryStore: add_batch(new_memory items, dedupe=False), recall(k)",
+    "samantha": "memory.store.MemoryStore: remember_batch(new_memory items, dedupe=False), recall(k)",
     "chroma": "chromadb.PersistentClient, hnsw:space cosine, embedding function = the bundled MiniLM, "
     "one add per max batch, query(query_texts, n_results=k)",
     "mem0": "mem0.Memory.from_config: vector store qdrant (local path, embedded), embedder = the bundled "

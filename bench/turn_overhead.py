@@ -5,8 +5,8 @@ recall, build the prompt, stream the echo, store the reply, then learn from the 
 the turn and its facts) — the clock stops when that background learning has settled. Stores are built fast:
 a few thousand real sentences (LoCoMo turns) are embedded with the bundled MiniLM once, and N memories are
 made as normalised noisy mixtures of them (nearest-neighbour cosines like real sentences), inserted through
-the real write path (MemoryStore.add_batch with the vectors given, no de-duplication). Each part of a turn
-is timed (exclusive time), and the approximate index's recall is measured against exact search.
+the real write path (MemoryStore.remember_batch with the vectors given, no de-duplication). Each part of a
+turn is timed (exclusive time), and the approximate index's recall is measured against exact search.
 
 Run: .venv/bin/python -m bench.turn_overhead [--sizes 1k,10k,100k] [--turns 200]
 The defaults (1k, 10k, 100k) take ~3 minutes here; `make bench` (bench/run_all.py) runs 1k and 10k with 100
@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 import app.session
-import memory.recall
+import memory.candidates
 import memory.store
 import memory.turns
 import memory.write
@@ -46,8 +46,10 @@ from app.services import Services
 from bench.locomo_metrics import machine
 from bench.report import RESULTS_DIR, record_section, write_json
 from bench.scale_data import approximate_recall, base_vectors, sentences, synthetic
+from memory.accounts import AccountStore
 from memory.embedder import Embedder, load_embedder
 from memory.index import VectorIndex
+from memory.recall import RecallConfig
 from memory.seeds import ingest_seeds
 from memory.store import MemoryStore
 from persona.persona import load_persona
@@ -55,8 +57,8 @@ from persona.persona import load_persona
 RESULT = RESULTS_DIR / "turn_overhead.json"
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 USER = "bench"
-BATCH = 20_000  # memories per add_batch call when building a store
-POOL = memory.recall.POOL  # dense candidates recall.run asks each index for at k=5
+BATCH = 20_000  # memories per remember_batch call when building a store
+POOL = RecallConfig().pool_size(5)  # dense candidates recall.run asks each index for at k=5
 
 
 # -- where the time goes ------------------------------------------------------------------------
@@ -125,11 +127,11 @@ def instrument(watch: Stopwatch) -> None:
     """Time the parts of a turn where they run (in the store's worker threads)."""
     watch.wrap(memory.store.MemoryStore, "_recall", "recall: SQL + scoring")
     watch.wrap(VectorIndex, "search", "dense search")
-    watch.wrap(memory.recall, "_lexical", "FTS5 lexical")
+    watch.wrap(memory.candidates, "lexical", "FTS5 lexical")
     watch.wrap(memory.turns, "insert", "log turns (SQL)")
     watch.wrap(memory.turns, "recent", "history (SQL)")
     watch.wrap(app.session, "build_messages", "build prompt")
-    watch.wrap(memory.store.MemoryStore, "add_batch", "learn: write (SQL)")
+    watch.wrap(memory.store.MemoryStore, "_insert", "learn: write (SQL)")
     watch.wrap(VectorIndex, "add", "learn: index add")
     watch.wrap(memory.write, "is_duplicate", "learn: dedupe check")
 
@@ -171,15 +173,16 @@ async def measure(
     settings = Settings(backend="echo", data_dir=data / "data", seeds_dir="")
     # What open_services does, with the seeds ingested quietly.
     store = await MemoryStore.open(settings.data_dir, TimedEmbedder(embedder, watch))
-    await asyncio.to_thread(ingest_seeds, store, SEEDS, progress=False)
-    services = Services(settings, load_persona(settings.persona_file), store, EchoBackend())
+    await ingest_seeds(store, SEEDS, progress=False)
+    accounts = await AccountStore.open(settings.data_dir)
+    services = Services(settings, load_persona(settings.persona_file), store, EchoBackend(), accounts)
     try:
         vectors, items = synthetic(size, base, texts, seed=size)
         ids: list[int] = []
         started = time.perf_counter()
         for s in range(0, size, BATCH):
-            stored = await asyncio.to_thread(
-                store.add_batch, USER, items[s : s + BATCH], vectors=vectors[s : s + BATCH], dedupe=False
+            stored = await store.remember_batch(
+                USER, items[s : s + BATCH], vectors=vectors[s : s + BATCH], dedupe=False
             )
             ids += [m.id for m in stored if m is not None]
         build_s = time.perf_counter() - started
@@ -301,9 +304,9 @@ def table(results: list[dict[str, Any]]) -> str:
         f"Dense index against exact search (top {POOL} = the recall pool at k=5, and top 5), and the",
     ]
     lines += [
-        "index's life: building the store (add_batch with vectors given), after a restart loading it from"
+        "index's life: building the store (remember_batch with vectors given), after a restart loading it"
     ]
-    lines += ["its file, or rebuilding it from SQLite when the file is gone:", ""]
+    lines += ["from its file, or rebuilding it from SQLite when the file is gone:", ""]
     lines.append(
         f"| memories | index | recall@{POOL} | recall@5 | search p50 ms | exact search p50 ms | store build s"
         " | index load s | index rebuild s |"

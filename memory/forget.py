@@ -9,6 +9,8 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 
 from memory import write
+from memory.index import VectorIndex
+from memory.models import SHARED, MemoryError_
 from memory.words import STOPWORDS
 
 log = logging.getLogger(__name__)
@@ -27,11 +29,9 @@ def _runs(words: Sequence[str]) -> set[tuple[str, ...]]:
 
 
 def memory(conn: sqlite3.Connection, user: str, memory_id: int) -> list[int] | None:
-    """Forget one memory completely (inside the caller's transaction); the memory ids removed.
-
-    [] when there is no such memory, None when it is someone else's. A said turn or a fact takes the
-    turns it came from, everything learned from them, and her replies that answered or quote them.
-    """
+    """Forget one memory completely (in the caller's transaction); ids removed, [] none, None another's."""
+    # A said turn or a fact takes the turns it came from, everything learned from them, and her replies
+    # that answered or quote them: with any of those left, what was forgotten could still be told.
     row = conn.execute("SELECT user, kind, text FROM memories WHERE id = ?", (memory_id,)).fetchone()
     if row is None:
         return []
@@ -76,9 +76,32 @@ def turns(
     return removed
 
 
+def memory_and_vectors(conn: sqlite3.Connection, index: VectorIndex, user: str, memory_id: int) -> list[int]:
+    """`memory` with its vectors out of the index and the full-text indexes scrubbed; [] if none is theirs."""
+    removed = memory(conn, user, memory_id)
+    if removed is None:
+        owner = conn.execute("SELECT user FROM memories WHERE id = ?", (memory_id,)).fetchone()["user"]
+        if owner == SHARED:
+            raise MemoryError_("seed passages are shared and read-only")
+        return []  # another user's memory: to this user it does not exist
+    index.remove(removed)
+    if removed:
+        scrub(conn)
+    return removed
+
+
+def turn_and_vectors(conn: sqlite3.Connection, index: VectorIndex, user: str, turn_id: int) -> list[int]:
+    """`turns` for one turn, with their vectors out of the index and the full-text indexes scrubbed."""
+    removed = turns(conn, user, [turn_id])
+    index.remove(removed)
+    scrub(conn)
+    return removed
+
+
 def replies_quoting(conn: sqlite3.Connection, user: str, texts: Sequence[str]) -> list[int]:
-    """Her replies that repeat QUOTED_RUN consecutive words of a text, or a word of it found nowhere else
-    in what the user told her (a password, a name said once): with it removed, they would still tell it."""
+    """Her replies that repeat QUOTED_RUN words of a text in a row, or a word of it said nowhere else."""
+    # A word found nowhere else in what the user told her (a password, a name said once): a reply holding
+    # it would still tell what was forgotten.
     runs: set[tuple[str, ...]] = set()
     rare: set[str] = set()
     for text in texts:
@@ -107,9 +130,18 @@ def _said_elsewhere(conn: sqlite3.Connection, user: str, word: str) -> bool:
     return found is not None
 
 
+def everything(conn: sqlite3.Connection, user: str) -> int:
+    """Forget a user's memories, turns and conversations (not the account); how many memories went."""
+    memories = conn.execute("DELETE FROM memories WHERE user = ?", (user,)).rowcount
+    conn.execute("DELETE FROM turns WHERE user = ?", (user,))
+    conn.execute("DELETE FROM conversations WHERE user = ?", (user,))
+    scrub(conn)
+    return int(memories)
+
+
 def scrub(conn: sqlite3.Connection) -> None:
-    """Leave no copy of deleted words in the file: rewrite both full-text indexes into fresh segments
-    (FTS5 keeps deleted terms in old segments until they merge), inside the caller's transaction."""
+    """Leave no copy of deleted words in the file: rewrite both full-text indexes into fresh segments."""
+    # FTS5 keeps deleted terms in old segments until they merge.
     conn.execute("INSERT INTO memories_fts (memories_fts) VALUES ('optimize')")
     conn.execute("INSERT INTO context_fts (context_fts) VALUES ('optimize')")
 

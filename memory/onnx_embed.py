@@ -5,8 +5,8 @@ rebuilt here: the fast tokenizer from the model's tokenizer.json, the BERT graph
 TorchScript exporter, mean pooling over the attention mask and L2 normalisation in numpy. A model whose
 pipeline is anything else is refused (OnnxUnavailable), and the caller uses torch.
 
-With a cached export, neither torch nor transformers is imported (importing transformers' AutoTokenizer
-alone took ~3 s and pulls in torch): ready in about a second instead of 10-17 s (bench/embed.py).
+With a cached export, neither torch nor transformers is imported (importing transformers alone pulls in
+torch): ready to embed many times sooner (bench/RESULTS.md, "Embedding: ONNX Runtime vs torch").
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from memory.embedder import CachingEmbedder, model_dir, model_name
+from memory.embed_base import CachingEmbedder, model_dir, model_name
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +39,8 @@ INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 PROBE = ("Samantha remembers the film we talked about.", "Hello!")
 PROBE_KEY = "samantha.probe_vectors"
 MIN_COSINE = 0.99999
-# Texts per run, sorted by length so each run pads little. Small runs win on one thread: 64 LoCoMo
-# sentences embedded 8 per run went at ~52 texts/s, 16 at ~44, all 64 at once ~19 (padded to the longest),
-# one by one ~43 (one run, interleaved, load ~5).
+# Texts per run, sorted by length so each run pads little. Small runs won over both one by one and one
+# padded batch (bench/RESULTS.md, "the measurements behind two settings of memory/onnx_embed.py").
 BATCH = 8
 
 
@@ -57,7 +56,8 @@ def _one_line(exc: BaseException) -> str:
 def default_cache_dir() -> Path:
     """$XDG_CACHE_HOME/samantha/onnx (default ~/.cache/samantha/onnx)."""
     # A cache, not data: the export is derived from an installed package, is shared by every data dir,
-    # test and benchmark on the machine, and may be deleted at any time (it is made again in ~2-3 s).
+    # test and benchmark on the machine, and may be deleted at any time (made again in seconds:
+    # bench/RESULTS.md, "Export").
     # load_embedder() does not know the data dir, and a user's memories should not carry 90 MB of it.
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "samantha" / "onnx"
@@ -193,9 +193,9 @@ class OnnxEmbedder(CachingEmbedder):
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(max_length=pipeline.max_length)
         self._pad = self._tokenizer.token_to_id("[PAD]") or 0
-        # Two threads that sleep when idle: one query p50 9.3 -> 8.7 ms quiet, 16.0 -> 15.1 ms with both
-        # cores busy (interleaved, one run). Spinning threads were faster only on idle cores (6.1 ms) and
-        # would burn the CPU that generation and the event loop need.
+        # Two threads that sleep when idle: a little faster than one, quiet or busy; spinning threads were
+        # faster only on idle cores and would burn the CPU that generation and the event loop need
+        # (bench/RESULTS.md, "the measurements behind two settings of memory/onnx_embed.py").
         self._options = onnxruntime.SessionOptions()
         self._options.intra_op_num_threads = min(2, os.cpu_count() or 1)
         self._options.add_session_config_entry("session.intra_op.allow_spinning", "0")

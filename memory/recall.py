@@ -1,136 +1,189 @@
-"""Recall: dense (FAISS) and lexical (FTS5/BM25 over each memory in its context) candidates, thresholded,
-scored with their neighbouring turns, and de-duplicated."""
+"""Why she recalled this memory: the whole of recall, top to bottom, with its knobs in one RecallConfig.
+
+1. Candidates: the nearest vectors of each scope (FAISS, cosine) and the best BM25 matches of each memory in
+   its context (FTS5), `pool` from each side.
+2. Honest not-knowing: a candidate whose relevance (cosine and the share of the question's words found)
+   is below the floor is dropped; with nothing left she says she does not remember.
+3. Score: meaning, shared words, recency and importance, plus a lift from the turn said just before or
+   after it (a fragment of the same exchange), which may also bring that turn along.
+4. Choice: best first, skipping near-duplicates and more than a few film passages.
+5. Strengthening: what was recalled fades more slowly from now on (the store writes it, in its writer).
+
+Contract of a score: every part and the total lie in [0, 1], and higher means "more worth recalling".
+The SQL lookups are in memory/candidates.py; the numbers behind each default are in bench/RESULTS.md
+(bench/locomo_experiments.py runs this pipeline with other RecallConfigs).
+"""
 
 from __future__ import annotations
 
+import math
 import sqlite3
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 import numpy as np
 
-from memory import context, scoring
+from memory import candidates, context
 from memory.index import VectorIndex
-from memory.models import SHARED, Memory, Recalled
-from memory.words import coverage, fts_query, terms
-
-# A recalled passage this close (cosine) to one already chosen adds nothing.
-DUPLICATE_COSINE = 0.95
-# Film passages support a conversation; they should not crowd out what the person told her.
-MAX_SHARED = 2
-SEED_IMPORTANCE = 0.3
-# At most this many memories matching the query's words are ranked by BM25 (see _lexical).
-RANKED_MATCHES = 1000
-# Candidates from each side (dense and lexical): a wide pool, since the scoring sorts out the rest
-# (LoCoMo recall@10 76.5% with 40, 77.0% with 100, bench/RESULTS.md).
-POOL = 100
+from memory.models import SHARED, Recalled, Score
+from memory.rows import to_memory
+from memory.words import coverage, terms
 
 
-def to_memory(conn: sqlite3.Connection, row: sqlite3.Row) -> Memory:
-    """A Memory from a `memories` row (sources looked up)."""
-    sources = tuple(
-        r[0] for r in conn.execute("SELECT turn_id FROM memory_sources WHERE memory_id = ?", (row["id"],))
-    )
-    return Memory(
-        id=row["id"],
-        user=row["user"],
-        kind=row["kind"],
-        text=row["text"],
-        created_at=row["created_at"],
-        importance=row["importance"],
-        source=sources,
-        valid_to=row["valid_to"],
-        fact_key=row["fact_key"],
-    )
+@dataclass(frozen=True)
+class RecallConfig:
+    """The knobs of recall; the defaults are the product (tuned on LoCoMo with general features only)."""
+
+    # 1. Candidates from each side (dense and lexical): a wide pool, since the scoring sorts out the rest
+    # (bench/RESULTS.md, LoCoMo experiments: "pool 40"); `pool_per_k` more for every memory asked for.
+    pool: int = 100
+    pool_per_k: int = 10
+    # At most this many memories matching the question's words are ranked by BM25, rarest words first
+    # (BM25 over every match grew with the store: bench/RESULTS.md, turn overhead).
+    ranked_matches: int = 1000
+
+    # 2. Honest not-knowing: relevance = floor_dense x cosine + floor_coverage x the share of the question's
+    # content words found in the memory and its neighbours; absolute, so it can say "nothing here".
+    floor_dense: float = 0.75
+    floor_coverage: float = 0.25
+    min_relevance: float = 0.28
+    # Film passages are long and share vague words with everything; they must be clearly on topic.
+    min_relevance_shared: float = 0.40
+
+    # 3. Weights of the parts. Meaning and shared words carry recall (BM25 relative to the question's best
+    # match did better than word coverage); a neighbour's score lifts a turn said beside it; recency and
+    # importance only break near-ties (bench/RESULTS.md, LoCoMo experiments, each with and without).
+    w_dense: float = 1.0
+    w_lexical: float = 0.8
+    w_recency: float = 0.1
+    w_importance: float = 0.1
+    w_context: float = 1.0
+    # Retention halves every half_life_days x (1 + times recalled): a forgetting curve as in MemoryBank.
+    half_life_days: float = 30.0
+    seed_importance: float = 0.3  # film passages neither fade nor were weighed when written
+
+    # 4. Choice: a memory this close (cosine) to one already chosen adds nothing; film passages support a
+    # conversation and should not crowd out what the person told her.
+    duplicate_cosine: float = 0.95
+    max_shared: int = 2
+
+    # 5. Whether recall leaves a trace (benchmarks that must not influence one question by another turn it
+    # off).
+    strengthen: bool = True
+
+    @property
+    def direct_max(self) -> float:
+        """The most a memory can score on its own (before its neighbours are counted)."""
+        return self.w_dense + self.w_lexical + self.w_recency + self.w_importance
+
+    @property
+    def total_max(self) -> float:
+        """The most a memory can score with its neighbours: what divides the total into [0, 1]."""
+        return self.direct_max + self.w_context
+
+    def pool_size(self, k: int) -> int:
+        """How many candidates each side proposes for the best k."""
+        return max(self.pool, self.pool_per_k * k)
 
 
-def _lexical(conn: sqlite3.Connection, scopes: list[str], query: str, limit: int) -> dict[int, float]:
-    """The best `limit` memories by BM25 over each memory in its context: id -> BM25 (higher is better)."""
-    # BM25 scores every memory matching any word, which grows with the store (~100 ms at 100k memories).
-    # So words go in rarest first while the memories they match stay within RANKED_MATCHES; a word more
-    # common than that says little about which memory is meant (its IDF is small), and dense recall remains.
-    counted = []
-    for word in dict.fromkeys(fts_query(query).split(" OR ")):
-        if word:
-            n = conn.execute(
-                "SELECT count(*) FROM (SELECT 1 FROM context_fts WHERE context_fts MATCH ? LIMIT ?)",
-                (word, RANKED_MATCHES + 1),
-            ).fetchone()[0]
-            counted.append((n, word))
-    chosen, total = [], 0
-    for n, word in sorted(counted):
-        if total + n > RANKED_MATCHES:
-            break
-        chosen.append(word)
-        total += n
-    if not total:
-        return {}
-    # Rank in FTS5 alone first, then read only the best rows: looking up every match's row costs more than
-    # ranking them (large rows: each holds its vector). The first `limit` rows of this user that survive
-    # are the true top `limit` unless more than `spare` better ones belonged to others or were superseded.
-    spare = 4 * limit
-    match, marks = " OR ".join(chosen), ",".join("?" * len(scopes))
-    ranked = "SELECT rowid AS id, bm25(context_fts) AS b FROM context_fts WHERE context_fts MATCH ?"
-    kept = f" f JOIN memories m ON m.id = f.id WHERE m.user IN ({marks}) AND m.valid_to IS NULL"
-    kept += " ORDER BY f.b LIMIT ?"
-    rows = conn.execute(
-        f"SELECT m.id, f.b FROM ({ranked} ORDER BY b LIMIT ?)" + kept, (match, spare, *scopes, limit)
-    ).fetchall()
-    if len(rows) < limit and total > spare:
-        rows = conn.execute(f"SELECT m.id, f.b FROM ({ranked})" + kept, (match, *scopes, limit)).fetchall()
-    return {int(r["id"]): -float(r["b"]) for r in rows}
+# -- 1. candidates -------------------------------------------------------------------------------------
 
 
-def pool_size(k: int) -> int:
-    """How many candidates each side proposes for the best k."""
-    return max(POOL, 10 * k)
+def lexical_candidates(
+    conn: sqlite3.Connection, scopes: list[str], query: str, k: int, config: RecallConfig
+) -> dict[int, float]:
+    """The lexical side's candidates for the best k: id -> BM25 (needs no vector: runs during embedding)."""
+    return candidates.lexical(conn, scopes, query, config.pool_size(k), config.ranked_matches)
 
 
-def lexical_candidates(conn: sqlite3.Connection, scopes: list[str], query: str, k: int) -> dict[int, float]:
-    """The lexical side's candidates for the best k: id -> BM25 (it needs no vector, so it can run while
-    the question is embedded)."""
-    return _lexical(conn, scopes, query, pool_size(k))
+# -- 2. honest not-knowing -----------------------------------------------------------------------------
 
 
-def _rows(conn: sqlite3.Connection, ids: set[int], scopes: list[str]) -> dict[int, sqlite3.Row]:
-    """The current memories among `ids` in these scopes."""
-    if not ids:
-        return {}
-    # `+user`: look rows up by id; an index on user would make SQLite read all of the user's rows (40 ms
-    # at 100k memories instead of 0.6).
-    rows = conn.execute(
-        f"SELECT * FROM memories WHERE id IN ({','.join('?' * len(ids))})"
-        f" AND +user IN ({','.join('?' * len(scopes))}) AND valid_to IS NULL",
-        (*ids, *scopes),
-    ).fetchall()
-    return {int(r["id"]): r for r in rows}
+def relevance(dense: float, coverage: float, config: RecallConfig) -> float:
+    """What the abstention floor looks at: meaning, and the share of the question's words present."""
+    return config.floor_dense * max(0.0, dense) + config.floor_coverage * coverage
 
 
 def _relevant(
-    conn: sqlite3.Connection, rows: dict[int, sqlite3.Row], dense: dict[int, float], query: str
+    conn: sqlite3.Connection,
+    rows: dict[int, sqlite3.Row],
+    dense: dict[int, float],
+    query: str,
+    config: RecallConfig,
 ) -> set[int]:
-    """The ids whose relevance reaches the abstention floor. Word coverage is read from the memory in its
-    context (what the lexical side ranks), and only where the cosine alone does not decide."""
-    floor = {
-        i: scoring.MIN_RELEVANCE_SHARED if r["user"] == SHARED else scoring.MIN_RELEVANCE
-        for i, r in rows.items()
-    }
-    passed = {i for i in rows if scoring.relevance(dense[i], 0.0) >= floor[i]}
-    undecided = [i for i in rows.keys() - passed if scoring.relevance(dense[i], 1.0) >= floor[i]]
+    """The ids whose relevance reaches the floor. Word coverage is read from the memory in its context
+    (what the lexical side ranks), and only where the cosine alone does not decide."""
+    shared, own = config.min_relevance_shared, config.min_relevance
+    floor = {i: shared if r["user"] == SHARED else own for i, r in rows.items()}
+    passed = {i for i in rows if relevance(dense[i], 0.0, config) >= floor[i]}
+    undecided = [i for i in rows.keys() - passed if relevance(dense[i], 1.0, config) >= floor[i]]
     query_terms = terms(query)
     if not undecided or not query_terms:
         return passed
-    texts = dict(
-        conn.execute(
-            f"SELECT rowid, text FROM context_fts WHERE rowid IN ({','.join('?' * len(undecided))})",
-            undecided,
-        ).fetchall()
-    )
+    texts = candidates.context_texts(conn, undecided)
     for i in undecided:
-        if scoring.relevance(dense[i], coverage(query_terms, texts.get(i) or rows[i]["text"])) >= floor[i]:
+        found = coverage(query_terms, texts.get(i) or rows[i]["text"])
+        if relevance(dense[i], found, config) >= floor[i]:
             passed.add(i)
     return passed
+
+
+# -- 3. score ------------------------------------------------------------------------------------------
+
+
+def retention(created_at: str, recall_count: int, now: datetime, config: RecallConfig) -> float:
+    """How fresh a memory is, in [0, 1]: 1 when made now, halving every half_life x (1 + times recalled)."""
+    # Counted from when it was made, not from the last recall: being recalled slows the fading but does not
+    # make a memory new again. Anchoring on the last recall let whatever was recalled once crowd out the
+    # rest (LoCoMo recall@10 38% against 50% without strengthening, bench/RESULTS.md); the database keeps
+    # `last_recalled` for the record only.
+    try:
+        anchor = datetime.fromisoformat(created_at)
+        age_days = max(0.0, (now - anchor).total_seconds() / 86400)
+    except (TypeError, ValueError):
+        return 0.0
+    return math.pow(0.5, age_days / (config.half_life_days * (1 + max(0, recall_count))))
+
+
+def direct(*, dense: float, lexical: float, recency: float, importance: float, config: RecallConfig) -> float:
+    """A memory's score on its own, in [0, direct_max] (before its neighbours are counted)."""
+    return (
+        config.w_dense * max(0.0, min(1.0, dense))
+        + config.w_lexical * lexical
+        + config.w_recency * recency
+        + config.w_importance * importance
+    )
+
+
+def score(
+    *, dense: float, lexical: float, recency: float, importance: float, context: float, config: RecallConfig
+) -> Score:
+    """Combine the parts into the total that orders recall; `context` is a neighbour's direct / direct_max."""
+    dense = max(0.0, min(1.0, dense))
+    own = direct(dense=dense, lexical=lexical, recency=recency, importance=importance, config=config)
+    total = (own + config.w_context * context) / config.total_max
+    return Score(
+        total=round(total, 4),
+        dense=round(dense, 4),
+        lexical=round(lexical, 4),
+        recency=round(recency, 4),
+        importance=round(importance, 4),
+        context=round(context, 4),
+    )
+
+
+Parts = tuple[float, float, float, float]  # dense, lexical, recency, importance
+
+
+def _parts(row: sqlite3.Row, dense: float, lexical: float, now: datetime, config: RecallConfig) -> Parts:
+    """A memory's own parts (seed passages neither fade nor weigh)."""
+    if row["user"] == SHARED:
+        return dense, lexical, 0.0, config.seed_importance
+    fresh = retention(row["created_at"], row["recall_count"], now, config)
+    return dense, lexical, fresh, float(row["importance"])
+
+
+# -- the pipeline --------------------------------------------------------------------------------------
 
 
 def run(
@@ -139,47 +192,48 @@ def run(
     vector: np.ndarray,
     query: str,
     k: int,
-    now: datetime | None = None,
+    config: RecallConfig,
+    *,
+    now: datetime,
     lexical: dict[int, float] | None = None,
 ) -> list[Recalled]:
-    """Score the candidates of every scope in `indexes` and return the best k (blocking); `lexical`, if
-    given, is `lexical_candidates` for the same question (looked up while the question was embedded)."""
-    now = now or datetime.now().astimezone()
-    pool = pool_size(k)
-    candidates: set[int] = set()
+    """The best k memories of the scopes in `indexes` (blocking, reads only), each with its Score."""
+    # `lexical`, if given, is lexical_candidates for the same question, looked up while it was embedded.
+    # 1. Candidates from both sides.
+    pool = config.pool_size(k)
+    found: set[int] = set()
     for index in indexes.values():
-        candidates.update(i for i, _ in index.search(vector, pool))
+        found.update(i for i, _ in index.search(vector, pool))
     scopes = list(indexes)
     if lexical is None:
-        lexical = _lexical(conn, scopes, query, pool)
-    candidates.update(lexical)
-    rows = _rows(conn, candidates, scopes)
-    dense = _dense(rows, vector)
+        lexical = lexical_candidates(conn, scopes, query, k, config)
+    found.update(lexical)
+    rows = candidates.rows(conn, found, scopes)
+    dense = candidates.cosines(rows, vector)
     best_bm25 = max(lexical.values(), default=0.0) or 1.0
 
-    parts: dict[int, tuple[float, float, float, float]] = {}  # dense, lexical, recency, importance
-    direct: dict[int, float] = {}
-    for i in _relevant(conn, rows, dense, query):
-        parts[i] = _parts(rows[i], dense[i], lexical.get(i, 0.0) / best_bm25, now)
-        direct[i] = scoring.direct(
-            dense=parts[i][0], lexical=parts[i][1], recency_value=parts[i][2], importance=parts[i][3]
-        )
+    # 2 and 3. Those above the floor, scored on their own.
+    parts: dict[int, Parts] = {}
+    own: dict[int, float] = {}
+    for i in _relevant(conn, rows, dense, query, config):
+        parts[i] = _parts(rows[i], dense[i], lexical.get(i, 0.0) / best_bm25, now, config)
+        d, lex, fresh, weight = parts[i]
+        own[i] = direct(dense=d, lexical=lex, recency=fresh, importance=weight, config=config)
 
-    # A turn beside a relevant one is part of the same exchange: it is lifted by it, and may come along.
+    # 3. A turn beside a relevant one is part of the same exchange: it is lifted by it, and may come along.
     beside: dict[int, list[int]] = {}
-    for earlier, later in context.pairs(conn, set(direct)):
+    for earlier, later in context.pairs(conn, set(own)):
         beside.setdefault(earlier, []).append(later)
         beside.setdefault(later, []).append(earlier)
-    extra = _rows(conn, {j for j in beside if j not in rows}, scopes)
-    dense.update(_dense(extra, vector))
+    extra = candidates.rows(conn, {j for j in beside if j not in rows}, scopes)
+    dense.update(candidates.cosines(extra, vector))
     rows.update(extra)
     lift = {  # only current memories: a superseded neighbour is linked but not recalled
-        i: max(direct.get(j, 0.0) for j in near) / scoring.DIRECT for i, near in beside.items() if i in rows
+        i: max(own.get(j, 0.0) for j in near) / config.direct_max for i, near in beside.items() if i in rows
     }
-    ranked = {
-        i: direct.get(i, 0.0) + scoring.W_CONTEXT * lift.get(i, 0.0) for i in direct.keys() | lift.keys()
-    }
+    ranked = {i: own.get(i, 0.0) + config.w_context * lift.get(i, 0.0) for i in own.keys() | lift.keys()}
 
+    # 4. Best first, without near-duplicates or too many film passages.
     chosen: list[int] = []
     vectors: dict[int, np.ndarray] = {}
     shared_count = 0
@@ -187,70 +241,35 @@ def run(
         if len(chosen) == k or ranked[i] <= 0:
             break
         vectors[i] = np.frombuffer(rows[i]["embedding"], dtype=np.float32)
-        if any(float(vectors[i] @ vectors[j]) >= DUPLICATE_COSINE for j in chosen):
+        if any(float(vectors[i] @ vectors[j]) >= config.duplicate_cosine for j in chosen):
             continue
         if rows[i]["user"] == SHARED:
-            if shared_count >= MAX_SHARED:
+            if shared_count >= config.max_shared:
                 continue
             shared_count += 1
         chosen.append(i)
-    strengthen(conn, [i for i in chosen if rows[i]["user"] != SHARED], now)
+
     out = []
     for i in chosen:
         # A turn brought along only as context (no candidate, or below the floor) scores by its context.
-        d, lex, fresh, weight = parts.get(i) or _parts(rows[i], dense[i], 0.0, now)
-        why = scoring.score(
-            dense=d, lexical=lex, recency_value=fresh, importance=weight, context=lift.get(i, 0.0)
+        d, lex, fresh, weight = parts.get(i) or _parts(rows[i], dense[i], 0.0, now, config)
+        why = score(
+            dense=d, lexical=lex, recency=fresh, importance=weight, context=lift.get(i, 0.0), config=config
         )
-        if i not in direct:
-            why = replace(why, total=round(ranked[i] / scoring.TOTAL, 4))
+        if i not in own:
+            why = replace(why, total=round(ranked[i] / config.total_max, 4))
         out.append(Recalled(to_memory(conn, rows[i]), why))
     return out
 
 
-def _dense(rows: dict[int, sqlite3.Row], vector: np.ndarray) -> dict[int, float]:
-    """The cosine of each row's stored vector with the query's."""
-    if not rows:
-        return {}
-    matrix = np.frombuffer(b"".join(r["embedding"] for r in rows.values()), dtype=np.float32)
-    return dict(zip(rows, (matrix.reshape(len(rows), -1) @ vector).tolist(), strict=True))
-
-
-def _parts(
-    row: sqlite3.Row, dense: float, lexical: float, now: datetime
-) -> tuple[float, float, float, float]:
-    """A memory's own parts: dense, lexical, recency, importance (seed passages neither fade nor weigh)."""
-    if row["user"] == SHARED:
-        return dense, lexical, 0.0, SEED_IMPORTANCE
-    fresh = scoring.retention(row["created_at"], row["last_recalled"], row["recall_count"], now)
-    return dense, lexical, fresh, float(row["importance"])
+# -- 5. strengthening ----------------------------------------------------------------------------------
 
 
 def strengthen(conn: sqlite3.Connection, ids: list[int], now: datetime) -> None:
-    """Recalled memories get stronger: they fade more slowly from now on (MemoryBank's forgetting curve)."""
+    """Recalled memories get stronger: they fade more slowly from now on (inside the writer's transaction)."""
     if ids:
         conn.execute(
             f"UPDATE memories SET recall_count = recall_count + 1, last_recalled = ?"
             f" WHERE id IN ({','.join('?' * len(ids))})",
             (now.isoformat(timespec="seconds"), *ids),
         )
-
-
-def export_rows(conn: sqlite3.Connection, user: str) -> list[dict[str, Any]]:
-    """Every memory of a user as plain data (no vectors), oldest first."""
-    out = []
-    for row in conn.execute("SELECT * FROM memories WHERE user = ? ORDER BY id", (user,)).fetchall():
-        memory = to_memory(conn, row)
-        out.append(
-            {
-                "id": memory.id,
-                "kind": memory.kind,
-                "text": memory.text,
-                "created_at": memory.created_at,
-                "importance": memory.importance,
-                "source_turns": list(memory.source),
-                "valid_to": memory.valid_to,
-                "fact_key": memory.fact_key,
-            }
-        )
-    return out

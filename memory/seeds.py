@@ -9,8 +9,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from memory.models import SHARED
-from memory.store import MemoryStore
+from memory.store_base import MemoryEngine
 from memory.write import NewMemory
 
 log = logging.getLogger(__name__)
@@ -38,14 +37,14 @@ def passages(text: str, max_words: int = PASSAGE_WORDS) -> list[str]:
     return [p for p in out if p.strip()]
 
 
-def ingest_seeds(store: MemoryStore, seeds_dir: Path, *, progress: bool = True) -> int:
-    """Ingest every new or changed review (blocking); returns how many passages were added."""
+async def ingest_seeds(store: MemoryEngine, seeds_dir: Path, *, progress: bool = True) -> int:
+    """Ingest every new or changed review; returns how many passages were added."""
     files = sorted(seeds_dir.glob("*.txt"))
     todo: list[tuple[str, str, list[str]]] = []
     for path in files:
         text = path.read_text(encoding="utf-8", errors="replace")
         digest = hashlib.sha256(text.encode()).hexdigest()
-        if store.get_meta(f"seed:{path.name}") != digest:
+        if await store.seed_digest(path.name) != digest:
             todo.append((path.name, digest, [PREFIX + p for p in passages(text)]))
     if not todo:
         return 0
@@ -54,9 +53,8 @@ def ingest_seeds(store: MemoryStore, seeds_dir: Path, *, progress: bool = True) 
     with tqdm(total=total, desc="Reading the film reviews", unit="passage", disable=not progress) as bar:
         for name, digest, chunks in todo:
             items = [NewMemory(chunk, "seed", importance=0.3) for chunk in chunks]
-            added += sum(1 for m in store.add_batch(SHARED, items) if m)
-            store.set_meta(f"seed:{name}", digest)
+            added += await store.add_seed(name, digest, items)  # the passages and the digest together
             bar.update(len(chunks))
-    store.save_indexes()
+    await store.save_indexes()
     log.info("ingested %d passages from %d reviews", added, len(todo))
     return added

@@ -1,56 +1,88 @@
-"""MemoryStore: remember, recall, forget, log and export; every call scoped by user."""
+"""MemoryStore: the SQLite engine of memory (store_base.MemoryEngine); every call scoped by user.
+
+SQLite holds the truth (rows, vectors, FTS5), one FAISS index per scope is derived from it
+(memory/scopes.py). Writes go through one writer thread in transactions, reads use their own connections
+(memory/connections.py), so learning in the background never holds up a recall.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-from memory import forget, recall, turns, users, words, write
+from memory import forget, recall, rows, turns, write
+from memory.connections import Connections
+from memory.db import DB_FILE, now_iso
 from memory.embedder import Embedder
+from memory.index import IndexConfig, IndexFiles, VectorIndex
 from memory.models import SHARED, Conversation, Kind, Memory, MemoryError_, Recalled, Role, Turn
-from memory.store_base import DB_FILE, StoreBase
+from memory.recall import RecallConfig
+from memory.scopes import ScopeIndexes
 
-__all__ = ["DB_FILE", "MemoryStore", "now_iso"]
+__all__ = ["DB_FILE", "MemoryStore"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+SEED_MARK = "seed:"  # meta key prefix: the content hash of each seed file ingested
 
 
-def now_iso() -> str:
-    """The current local time, ISO 8601 with offset, to the second."""
-    return datetime.now().astimezone().isoformat(timespec="seconds")
-
-
-class MemoryStore(StoreBase):
+class MemoryStore:
     """SQLite (truth) + one FAISS index per user (derived) + FTS5 (lexical). Blocking work runs in threads."""
 
+    def __init__(
+        self,
+        data_dir: Path,
+        embedder: Embedder,
+        passphrase: str | None = None,
+        *,
+        recall_config: RecallConfig | None = None,
+        index_config: IndexConfig | None = None,
+    ) -> None:
+        self.embedder = embedder
+        self.data_dir = data_dir
+        self.recall_config = recall_config or RecallConfig()
+        self._db = Connections(data_dir / DB_FILE, passphrase, on_rollback=lambda: self._indexes.clear())
+        # Encrypted: vectors stay in memory, rebuilt from the decrypted store at start (never on disk).
+        files = IndexFiles(data_dir / "index", embedder.name, embedder.dim, persist=passphrase is None)
+        self._indexes = ScopeIndexes(files, index_config or IndexConfig(), self._db.read)
+        self._beside = ThreadPoolExecutor(1, thread_name_prefix="recall-lexical")
+        self._strengthening: dict[str, Future[None]] = {}  # per user: the last recall's trace, being written
+        self._closed = False
+
     @classmethod
-    async def open(cls, data_dir: Path, embedder: Embedder, passphrase: str | None = None) -> MemoryStore:
+    async def open(
+        cls,
+        data_dir: Path,
+        embedder: Embedder,
+        passphrase: str | None = None,
+        *,
+        recall_config: RecallConfig | None = None,
+        index_config: IndexConfig | None = None,
+    ) -> MemoryStore:
         """Open the store without blocking the event loop (encrypted when given a passphrase)."""
-        return await asyncio.to_thread(cls, data_dir, embedder, passphrase)
+        return await asyncio.to_thread(
+            cls, data_dir, embedder, passphrase, recall_config=recall_config, index_config=index_config
+        )
+
+    async def _read(self, query: Callable[..., T], *args: Any) -> T:
+        return await asyncio.to_thread(self._db.read, query, *args)
+
+    async def _write(self, change: Callable[..., T], *args: Any) -> T:
+        return await asyncio.wrap_future(self._db.write(change, *args))
+
+    def index(self, scope: str) -> VectorIndex:
+        """The scope's FAISS index (this engine only: tests and benchmarks look inside)."""
+        return self._indexes.get(scope)
 
     # -- writing memories ---------------------------------------------------------------------
-
-    def add_batch(
-        self,
-        user: str,
-        items: Sequence[write.NewMemory],
-        *,
-        vectors: np.ndarray | None = None,
-        dedupe: bool = True,
-    ) -> list[Memory | None]:
-        """Embed and store many memories in one transaction (blocking). None marks a duplicate skipped."""
-        if not items:
-            return []
-        if vectors is None:
-            vectors = self.embedder.embed([item.embed_text or item.text for item in items])
-        with self._tx() as c:
-            return write.insert(c, self.index(user), user, items, vectors, stamp=now_iso(), dedupe=dedupe)
 
     async def remember(
         self,
@@ -62,19 +94,56 @@ class MemoryStore(StoreBase):
         importance: float = 0.5,
         fact_key: str | None = None,
     ) -> Memory | None:
-        """Store one memory (acknowledged once SQLite committed it); None when it was a duplicate.
-
-        With a `fact_key`, the fact supersedes the user's current fact of that key: the old one gets a
-        valid-to date and is no longer recalled, but stays in the history.
-        """
+        """Store one memory (acknowledged once committed); None when it was a duplicate."""
+        # With a `fact_key`, the fact supersedes the user's current fact of that key: the old one gets a
+        # valid-to date and is no longer recalled, but stays in the history.
         item = write.NewMemory(text, kind, importance, tuple(source), fact_key=fact_key)
         return (await self.remember_batch(user, [item]))[0]
 
-    async def remember_batch(self, user: str, items: Sequence[write.NewMemory]) -> list[Memory | None]:
-        """Store several memories with one embedding batch and one transaction."""
+    async def remember_batch(
+        self,
+        user: str,
+        items: Sequence[write.NewMemory],
+        *,
+        vectors: np.ndarray | None = None,
+        dedupe: bool = True,
+    ) -> list[Memory | None]:
+        """Store several memories with one embedding batch and one transaction; None marks a duplicate."""
         if user == SHARED:
             raise MemoryError_("the shared scope is read-only")
-        return await asyncio.to_thread(self.add_batch, user, items)
+        if not items:
+            return []
+        if vectors is None:
+            vectors = await asyncio.to_thread(self.embedder.embed, [i.embed_text or i.text for i in items])
+        return await self._write(self._insert, user, items, vectors, dedupe)
+
+    def _insert(
+        self,
+        conn: sqlite3.Connection,
+        user: str,
+        items: Sequence[write.NewMemory],
+        vectors: np.ndarray,
+        dedupe: bool,
+    ) -> list[Memory | None]:
+        index = self._indexes.get(user)
+        return write.insert(conn, index, user, items, vectors, stamp=now_iso(), dedupe=dedupe)
+
+    async def seed_digest(self, name: str) -> str | None:
+        """The content hash of the seed file `name` as last ingested (None: never)."""
+        sql = "SELECT value FROM meta WHERE key = ?"
+        row = await self._read(lambda c: c.execute(sql, (SEED_MARK + name,)).fetchone())
+        return row["value"] if row else None
+
+    async def add_seed(self, name: str, digest: str, items: Sequence[write.NewMemory]) -> int:
+        """Add a seed file's passages to the shared scope and record its digest; how many were new."""
+        vectors = await asyncio.to_thread(self.embedder.embed, [i.embed_text or i.text for i in items])
+
+        def change(conn: sqlite3.Connection) -> int:
+            added = self._insert(conn, SHARED, items, vectors, True)
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (SEED_MARK + name, digest))
+            return sum(1 for m in added if m)
+
+        return await self._write(change)
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -91,99 +160,83 @@ class MemoryStore(StoreBase):
 
         def run() -> tuple[list[Recalled], list[Turn]]:
             found = self._recall(user, query, k, True) if k > 0 and query.strip() else []
-            return found, self._read(turns.recent, user, conversation, history)
+            return found, self._db.read(turns.recent, user, conversation, history)
 
         return await asyncio.to_thread(run)
 
     def _recall(self, user: str, query: str, k: int, shared: bool) -> list[Recalled]:
+        config = self.recall_config
         scopes = [user, SHARED] if shared else [user]
+        self._settle(user)  # this user's last recall left its trace before this one reads
         # The lexical search needs no vector: it runs on the other core while the question is embedded
-        # (both release the GIL), which takes its ~2-5 ms off each turn.
-        lexical = self._beside.submit(self._read, recall.lexical_candidates, scopes, query, k)
+        # (both release the GIL), which takes it off each turn's time.
+        lexical = self._beside.submit(self._db.read, recall.lexical_candidates, scopes, query, k, config)
         vector = self.embedder.embed([query])[0]
-        found = lexical.result()  # before taking the lock: the lookup holds it
-        with self._lock:
-            return recall.run(self._conn, {s: self.index(s) for s in scopes}, vector, query, k, lexical=found)
+        indexes = {s: self._indexes.get(s) for s in scopes}
+        now = datetime.now().astimezone()
+        found = self._db.read(
+            recall.run, indexes, vector, query, k, config, now=now, lexical=lexical.result()
+        )
+        strengthened = [r.memory.id for r in found if r.memory.user != SHARED]
+        if config.strengthen and strengthened:  # written by the writer; the reply does not wait for it
+            self._strengthening[user] = self._db.write(recall.strengthen, strengthened, now)
+        return found
+
+    def _settle(self, user: str) -> None:
+        """Wait for this user's last strengthening (a write of a few rows, queued after the last recall)."""
+        pending = self._strengthening.pop(user, None)
+        if pending is not None:
+            try:
+                pending.result()
+            except Exception as exc:  # a trace not left is no reason to fail a turn
+                log.warning("could not strengthen recalled memories: %s", exc)
 
     async def memories(
         self, user: str, *, query: str | None = None, kind: Kind | None = None, limit: int = 200
     ) -> list[Memory]:
         """List a user's memories, newest first; `query` filters by words (full-text)."""
-
-        def run() -> list[Memory]:
-            sql = "SELECT m.* FROM memories m WHERE m.user = ?"
-            params: list[Any] = [user]
-            if kind:
-                sql += " AND m.kind = ?"
-                params.append(kind)
-            if query and query.strip():
-                match = words.fts_query(query, any_word=False)
-                if not match:  # no words at all (an emoji, punctuation): nothing can match, and FTS5
-                    return []  # would call an empty query a syntax error
-                sql += " AND m.id IN (SELECT rowid FROM memories_fts WHERE memories_fts MATCH ?)"
-                params.append(match)
-            sql += " ORDER BY m.id DESC LIMIT ?"
-            params.append(limit)
-            return [recall.to_memory(self._conn, r) for r in self._q(sql, params)]
-
-        return await asyncio.to_thread(run)
+        return await self._read(rows.listed, user, query, kind, limit)
 
     async def count(self, user: str | None = None) -> dict[str, int]:
         """How many memories of each kind (for one user, or all)."""
-        where, params = (" WHERE user = ?", (user,)) if user else ("", ())
-        sql = f"SELECT kind, COUNT(*) AS n FROM memories{where} GROUP BY kind"
-        return {r["kind"]: r["n"] for r in await asyncio.to_thread(self._q, sql, params)}
+        return await self._read(rows.counted, user)
 
     # -- forgetting ---------------------------------------------------------------------------
 
     async def forget(self, user: str, memory_id: int) -> int:
-        """Remove a memory: its row, vector and FTS entry, and everything derived from the same turns.
-
-        A remembered turn also takes the turn itself out of the conversation log. Returns how many
-        memories went (0 when this user has no such memory).
-        """
-        return await asyncio.to_thread(self._forget, user, memory_id)
-
-    def _forget(self, user: str, memory_id: int) -> int:
+        """Forget a memory and all derived from the same turns (log included); how many memories went."""
         if not 0 < memory_id < 2**63:  # SQLite rowids are signed 64-bit: nothing else can exist
             return 0
-        with self._tx() as c:
-            removed = forget.memory(c, user, memory_id)
-            if removed is None:
-                owner = c.execute("SELECT user FROM memories WHERE id = ?", (memory_id,)).fetchone()["user"]
-                if owner == SHARED:
-                    raise MemoryError_("seed passages are shared and read-only")
-                return 0  # another user's memory: to this user it does not exist
-            self.index(user).remove(removed)
-            if removed:
-                forget.scrub(c)
+        removed = await self._write(lambda c: forget.memory_and_vectors(c, self.index(user), user, memory_id))
         if removed:
-            self._leave_no_copy(user)
+            await self._leave_no_copy(user)
         return len(removed)
-
-    def _leave_no_copy(self, user: str) -> None:
-        """After forgetting: the index file without the vectors, and the write-ahead log emptied."""
-        with self._lock:
-            index = self._indexes.get(user)
-            if index is not None and index.dirty and self._files.persist:
-                index.save(self._files.path(user))
-                self._files.write_manifest()
-            forget.checkpoint(self._conn)
 
     async def forget_turn(self, user: str, turn_id: int) -> int:
         """Remove a turn from the log and every memory learned from it; returns how many memories went."""
+        if not 0 < turn_id < 2**63:
+            return 0
+        removed = await self._write(lambda c: forget.turn_and_vectors(c, self.index(user), user, turn_id))
+        await self._leave_no_copy(user)
+        return len(removed)
 
-        def run() -> int:
-            if not 0 < turn_id < 2**63:
-                return 0
-            with self._tx() as c:
-                removed = forget.turns(c, user, [turn_id])
-                self.index(user).remove(removed)
-                forget.scrub(c)
-            self._leave_no_copy(user)
-            return len(removed)
+    async def forget_user(self, user: str) -> int:
+        """Remove everything stored for a user: memories, vectors, turns, conversations (not the account)."""
+        if user == SHARED:
+            raise MemoryError_("seed passages are shared and read-only")
+        count = await self._write(forget.everything, user)
+        await asyncio.to_thread(self._indexes.drop, user)  # may wait for a load of that index
+        await asyncio.wrap_future(self._db.after_write(forget.checkpoint))
+        return count
 
-        return await asyncio.to_thread(run)
+    async def _leave_no_copy(self, user: str) -> None:
+        """After forgetting: the index file without the vectors, and the write-ahead log emptied."""
+
+        def job(conn: sqlite3.Connection) -> None:
+            self._indexes.save(user)
+            forget.checkpoint(conn)
+
+        await asyncio.wrap_future(self._db.after_write(job))
 
     # -- the conversation log -----------------------------------------------------------------
 
@@ -198,70 +251,50 @@ class MemoryStore(StoreBase):
         learned: bool | None = None,
     ) -> Turn:
         """Append a message to a conversation (acknowledged once SQLite committed it)."""
-
-        def run() -> Turn:
-            with self._tx() as c:
-                return turns.insert(c, user, conversation, role, text, status, now_iso(), learned)
-
-        return await asyncio.to_thread(run)
+        return await self._write(
+            lambda c: turns.insert(c, user, conversation, role, text, status, now_iso(), learned)
+        )
 
     async def history(self, user: str, conversation: str, limit: int) -> list[Turn]:
         """The last `limit` turns of a conversation, oldest first."""
-        return await asyncio.to_thread(self._read, turns.recent, user, conversation, limit)
+        return await self._read(turns.recent, user, conversation, limit)
 
     async def unlearned_turns(self) -> list[Turn]:
         """Said turns whose learning was cut short (by a crash), to finish at start."""
-        return await asyncio.to_thread(self._read, turns.unlearned)
+        return await self._read(turns.unlearned)
 
     async def conversations(self, user: str, limit: int = 100) -> list[Conversation]:
         """A user's conversations, most recently active first."""
-        return await asyncio.to_thread(self._read, turns.conversations, user, limit)
+        return await self._read(turns.conversations, user, limit)
 
     async def export(self, user: str) -> dict[str, Any]:
         """Everything stored for a user: memories (without vectors) and every turn."""
         return {
             "user": user,
             "exported_at": now_iso(),
-            "memories": await asyncio.to_thread(self._read, recall.export_rows, user),
-            "turns": await asyncio.to_thread(self._read, turns.all_turns, user),
+            "memories": await self._read(rows.exported, user),
+            "turns": await self._read(turns.all_turns, user),
         }
 
-    # -- accounts -----------------------------------------------------------------------------
+    # -- upkeep -------------------------------------------------------------------------------
 
-    async def add_user(self, name: str) -> str:
-        """Create a user (or re-enable a revoked one); returns the new access token, shown only once."""
-        return await asyncio.to_thread(self._write, users.add, name, now_iso())
+    async def save_indexes(self) -> None:
+        """Write changed indexes to disk, between two writes (a cache: losing them only costs a rebuild)."""
+        await asyncio.wrap_future(self._db.after_write(lambda _conn: self._indexes.save()))
 
-    async def users(self) -> list[users.User]:
-        """Every account."""
-        return await asyncio.to_thread(self._read, users.listed)
+    async def verify(self) -> dict[str, dict[str, int | bool]]:
+        """For every scope: rows in SQLite, vectors in its index, and whether they hold the same ids."""
+        return await self._read(self._indexes.verify)
 
-    async def revoke_user(self, name: str) -> bool:
-        """Stop a user's token from working; their memories stay."""
-        return await asyncio.to_thread(self._write, users.revoke, name, now_iso())
+    async def aclose(self) -> None:
+        """Finish queued writes, save the indexes and close the database."""
 
-    async def user_for_token(self, token: str) -> str | None:
-        """The active user holding this token."""
-        return await asyncio.to_thread(self._read, users.for_token, token)
+        def run() -> None:
+            if self._closed:
+                return
+            self._closed = True
+            self._beside.shutdown()
+            self._db.after_write(lambda _conn: self._indexes.save()).result()
+            self._db.close()
 
-    async def accounts_ever_existed(self) -> bool:
-        """Whether tokens are needed: true as soon as any account was ever created, for good."""
-        return await asyncio.to_thread(self._read, users.ever_existed)
-
-    async def active_users(self) -> int:
-        """How many users can log in (0: the single local user mode)."""
-        return await asyncio.to_thread(self._read, users.active_count)
-
-    async def delete_user(self, name: str) -> int:
-        """Remove a user and everything stored for them: memories, vectors, turns, conversations."""
-
-        def run() -> int:
-            count = self._write(users.delete_everything, name)
-            with self._lock:
-                self._indexes.pop(name, None)
-                self._files.path(name).unlink(missing_ok=True)
-                self._write(forget.scrub)
-                forget.checkpoint(self._conn)
-            return count
-
-        return await asyncio.to_thread(run)
+        await asyncio.to_thread(run)

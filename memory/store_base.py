@@ -1,132 +1,133 @@
-"""The store's plumbing: one SQLite connection under one lock, transactions, and the per-scope indexes."""
+"""What a memory engine promises: the narrow interface the app uses, and the rules any engine must keep.
+
+MemoryStore (memory/store.py, SQLite + FAISS + FTS5) is the one engine today; a Postgres one (pgvector and
+its full-text search) would implement the same methods with the same semantics:
+
+- Every call is scoped by `user`; nothing returns or changes another user's rows. The shared scope
+  (`models.SHARED`, the film reviews) is read-only to users and written only by seeding.
+- A write is acknowledged only once it is durable (committed); a read sees every write acknowledged before
+  it started. Writes of one engine apply in the order they were asked for.
+- Reads never wait for writes: recall is not held up by background learning or a forget.
+- `recall` scores with memory/recall.py's pipeline and RecallConfig, so a score means the same everywhere;
+  what it recalled is strengthened afterwards, and the user's next recall sees that.
+- Forgetting removes the row, its vector, its text in every index and what was derived from it
+  (docs/MEMORY.md, "What forgetting removes"); nothing of it may stay readable in the engine's files.
+- Accounts are not memory: memory/accounts.py keeps them, and needs no embedder.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
-from memory import db
 from memory.embedder import Embedder
-from memory.index import IndexFiles, VectorIndex
-
-log = logging.getLogger(__name__)
-
-DB_FILE = "samantha.db"
-T = TypeVar("T")
+from memory.models import Conversation, Kind, Memory, Recalled, Role, Turn
+from memory.write import NewMemory
 
 
-class StoreBase:
-    """SQLite (truth) + one FAISS index per scope (derived); MemoryStore adds what memory means."""
+class MemoryEngine(Protocol):
+    """Remember, recall, forget, the conversation log and the export: all async, all scoped by user."""
 
-    def __init__(self, data_dir: Path, embedder: Embedder, passphrase: str | None = None) -> None:
-        self.embedder = embedder
-        self.data_dir = data_dir
-        self._conn = db.connect(data_dir / DB_FILE, passphrase)
-        # Encrypted: vectors stay in memory, rebuilt from the decrypted store at start (never on disk).
-        self._files = IndexFiles(data_dir / "index", embedder.name, embedder.dim, persist=passphrase is None)
-        self._indexes: dict[str, VectorIndex] = {}
-        # One connection, one writer: SQLite and the FAISS objects are touched under this lock only.
-        self._lock = threading.RLock()
-        self._beside = ThreadPoolExecutor(1, thread_name_prefix="recall-lexical")
+    embedder: Embedder
 
-    # -- plumbing -----------------------------------------------------------------------------
+    async def remember(
+        self,
+        user: str,
+        text: str,
+        *,
+        kind: Kind,
+        source: Sequence[int] = (),
+        importance: float = 0.5,
+        fact_key: str | None = None,
+    ) -> Memory | None:
+        """Store one memory; None when it was a duplicate. A `fact_key` supersedes the current fact."""
+        ...
 
-    @contextmanager
-    def _tx(self) -> Iterator[Any]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                # Indexes may already hold changes of the rolled-back transaction: rebuild them on demand.
-                self._indexes.clear()
-                raise
-            self._conn.execute("COMMIT")
+    async def remember_batch(
+        self, user: str, items: Sequence[NewMemory], *, vectors: np.ndarray | None = None, dedupe: bool = True
+    ) -> list[Memory | None]:
+        """Store several memories in one transaction (`vectors`: already embedded); None marks a duplicate."""
+        ...
 
-    def _q(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        with self._lock:
-            return self._conn.execute(sql, params).fetchall()
+    async def recall(self, user: str, query: str, *, k: int, shared: bool = True) -> list[Recalled]:
+        """The k memories most worth recalling for `query`, best first, each with the Score that chose it."""
+        ...
 
-    def index(self, scope: str) -> VectorIndex:
-        """The scope's FAISS index: loaded if it agrees with SQLite, otherwise rebuilt from stored vectors."""
-        with self._lock:
-            if scope in self._indexes:
-                return self._indexes[scope]
-            rows = self._q("SELECT id FROM memories WHERE user = ? ORDER BY id", (scope,))
-            ids = np.array([r["id"] for r in rows], dtype=np.int64)
-            index = self._files.load_checked(scope, ids)
-            if index is None:
-                index = VectorIndex(self.embedder.dim)
-                # The vectors are read only for a rebuild (1.5 GB at 1M memories).
-                rows = self._q("SELECT id, embedding FROM memories WHERE user = ? ORDER BY id", (scope,))
-                ids = np.array([r["id"] for r in rows], dtype=np.int64)
-                if rows:
-                    log.info("rebuilding the index for %r from %d stored vectors", scope, len(rows))
-                    vectors = np.vstack([np.frombuffer(r["embedding"], dtype=np.float32) for r in rows])
-                    index.add(ids, vectors)
-                index.dirty = True
-            self._indexes[scope] = index
-            return index
+    async def recall_with_history(
+        self, user: str, conversation: str, query: str, *, k: int, history: int
+    ) -> tuple[list[Recalled], list[Turn]]:
+        """`recall`, then `history`: what a turn reads before it prompts."""
+        ...
 
-    def save_indexes(self) -> None:
-        """Write changed indexes to disk (a cache: losing them only costs a rebuild)."""
-        if not self._files.persist:
-            return
-        with self._lock:
-            for scope, index in self._indexes.items():
-                if index.dirty:
-                    index.save(self._files.path(scope))
-            self._files.write_manifest()
+    async def memories(
+        self, user: str, *, query: str | None = None, kind: Kind | None = None, limit: int = 200
+    ) -> list[Memory]:
+        """A user's memories, newest first; `query` filters by words."""
+        ...
 
-    def get_meta(self, key: str) -> str | None:
-        """A value from the meta table."""
-        rows = self._q("SELECT value FROM meta WHERE key = ?", (key,))
-        return rows[0]["value"] if rows else None
+    async def count(self, user: str | None = None) -> dict[str, int]:
+        """How many memories of each kind (for one user, or all)."""
+        ...
 
-    def set_meta(self, key: str, value: str) -> None:
-        """Store a value in the meta table."""
-        with self._tx() as c:
-            c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+    async def forget(self, user: str, memory_id: int) -> int:
+        """Forget a memory and what came from the same turns; how many memories went."""
+        ...
 
-    def _read(self, query: Callable[..., T], *args: Any) -> T:
-        with self._lock:
-            return query(self._conn, *args)
+    async def forget_turn(self, user: str, turn_id: int) -> int:
+        """Forget a turn of the log and every memory learned from it; how many memories went."""
+        ...
 
-    def _write(self, change: Callable[..., T], *args: Any) -> T:
-        with self._tx() as c:
-            return change(c, *args)
+    async def forget_user(self, user: str) -> int:
+        """Forget everything stored for a user (memories, turns, conversations); how many memories went."""
+        ...
 
-    def verify(self) -> dict[str, dict[str, int | bool]]:
-        """For every scope: rows in SQLite, vectors in its index, and whether they hold the same ids."""
-        with self._lock:
-            scopes = [r["user"] for r in self._q("SELECT DISTINCT user FROM memories")]
-            report: dict[str, dict[str, int | bool]] = {}
-            for scope in scopes:
-                ids = [r["id"] for r in self._q("SELECT id FROM memories WHERE user = ?", (scope,))]
-                held = self.index(scope).ids()
-                report[scope] = {
-                    "rows": len(ids),
-                    "vectors": len(held),
-                    "consistent": sorted(ids) == sorted(held.tolist()),
-                }
-            return report
+    async def log_turn(
+        self,
+        user: str,
+        conversation: str,
+        role: Role,
+        text: str,
+        *,
+        status: str = "complete",
+        learned: bool | None = None,
+    ) -> Turn:
+        """Append a message to a conversation."""
+        ...
+
+    async def history(self, user: str, conversation: str, limit: int) -> list[Turn]:
+        """The last `limit` turns of a conversation, oldest first."""
+        ...
+
+    async def unlearned_turns(self) -> list[Turn]:
+        """Said turns whose learning was cut short, to finish at start."""
+        ...
+
+    async def conversations(self, user: str, limit: int = 100) -> list[Conversation]:
+        """A user's conversations, most recently active first."""
+        ...
+
+    async def export(self, user: str) -> dict[str, Any]:
+        """Everything stored for a user, as plain data."""
+        ...
+
+    async def seed_digest(self, name: str) -> str | None:
+        """The content hash of the seed file `name` as last ingested (None: never)."""
+        ...
+
+    async def add_seed(self, name: str, digest: str, items: Sequence[NewMemory]) -> int:
+        """Add a seed file's passages to the shared scope and record its digest; how many were new."""
+        ...
+
+    async def save_indexes(self) -> None:
+        """Make derived state durable where the engine keeps any (index files); may do nothing."""
+        ...
+
+    async def verify(self) -> dict[str, dict[str, int | bool]]:
+        """Per scope: rows, vectors, and whether the derived index agrees with the stored truth."""
+        ...
 
     async def aclose(self) -> None:
-        """Save the indexes and close the database."""
-
-        def run() -> None:
-            self._beside.shutdown()
-            with self._lock:
-                self.save_indexes()
-                self._conn.close()
-
-        await asyncio.to_thread(run)
+        """Finish queued writes, save derived state and close."""
+        ...

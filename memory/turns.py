@@ -33,10 +33,8 @@ def insert(
     stamp: str,
     learned: bool | None = None,
 ) -> Turn:
-    """Append a turn, creating its conversation on the first one (inside the caller's transaction).
-
-    A said turn is not learned yet unless `learned` says so (an import brings its memories along).
-    """
+    """Append a turn, creating its conversation on the first one (inside the caller's transaction)."""
+    # A said turn is not learned yet unless `learned` says so (an import brings its memories along).
     conn.execute(
         "INSERT OR IGNORE INTO conversations (user, id, created_at) VALUES (?, ?, ?)",
         (user, conversation, stamp),
@@ -89,13 +87,11 @@ def memory_text(turn: Turn, speaker: str | None = None) -> str:
 
 
 def embedded_text(text: str, speaker: str | None = None) -> str:
-    """How a said thing is embedded: the words as said, after the speaker's name when one is given.
-
-    Questions to her arrive in the first person from the person who said it, and match the bare words
-    best ("where do I work?" against "I work as a nurse ...": cosine 0.48, against "user said, ..." 0.25).
-    Where named people talk (a conversation between two people), questions name who said what: Caroline
-    said, "..." (LoCoMo recall@10 77.5% quoted with the name, 76.7% without, bench/RESULTS.md).
-    """
+    """How a said thing is embedded: the words as said, after the speaker's name when one is given."""
+    # Questions to her arrive in the first person from the person who said it, and match the bare words
+    # best ("where do I work?" against "I work as a nurse ...": cosine 0.48, against "user said, ..." 0.25).
+    # Where named people talk (a conversation between two people), questions name who said what: Caroline
+    # said, "..." (the LoCoMo experiments in bench/RESULTS.md: embedding who said what).
     words = " ".join(text.split())
     return f'{speaker} said, "{words}"' if speaker else words
 

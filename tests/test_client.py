@@ -22,8 +22,8 @@ import pytest
 from app.backends.scripted import ScriptedBackend
 from app.config import Settings
 from app.server import RunningServer
+from memory.accounts import AccountStore
 from memory.embedder import Embedder
-from memory.store import MemoryStore
 from persona.persona import load_persona
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -273,9 +273,9 @@ async def test_a_message_typed_while_the_server_is_down_goes_through_when_it_is_
 async def test_the_token_opens_the_socket_and_the_memory_endpoints(
     settings: Settings, embedder: Embedder, make_server: Any, terminal: Any
 ) -> None:
-    store = await MemoryStore.open(settings.data_dir, embedder)  # with an account, tokens are required
-    token = await store.add_user("alice")
-    await store.aclose()
+    accounts = await AccountStore.open(settings.data_dir)  # with an account, tokens are required
+    token = await accounts.add("alice")
+    await accounts.aclose()
     server = await make_server()
     refused = await asyncio.create_subprocess_exec(
         *[sys.executable, "-m", "app.cli", "chat", "--url", server.running.ws_url],

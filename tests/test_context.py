@@ -30,7 +30,7 @@ async def say(store: MemoryStore, text: str, when: str, user: str = "me") -> int
 
 
 def context_texts(store: MemoryStore) -> list[str]:
-    return [r[0] for r in store._conn.execute("SELECT text FROM context_fts")]
+    return [r[0] for r in store._db.read(lambda c: c.execute("SELECT text FROM context_fts").fetchall())]
 
 
 async def test_a_turn_said_beside_a_match_is_lifted_and_recalled(store: MemoryStore) -> None:
@@ -69,7 +69,8 @@ async def test_forgetting_the_middle_turn_joins_its_neighbours(store: MemoryStor
     middle = await say(store, "Also some basil and mint.", "2026-11-20T18:01:00+00:00")
     last = await say(store, "The pigeons keep eating the seedlings.", "2026-11-20T18:02:00+00:00")
     await store.forget("me", middle)
-    follows = store._conn.execute("SELECT thread_prev FROM memories WHERE id = ?", (last,)).fetchone()[0]
+    sql = "SELECT thread_prev FROM memories WHERE id = ?"
+    follows = store._db.read(lambda c: c.execute(sql, (last,)).fetchone()[0])
     assert follows == first
     assert not any("basil" in t for t in context_texts(store))
     assert any("tomatoes" in t and "pigeons" in t for t in context_texts(store))
@@ -78,8 +79,7 @@ async def test_forgetting_the_middle_turn_joins_its_neighbours(store: MemoryStor
 async def test_deleting_a_user_leaves_no_context_behind(store: MemoryStore) -> None:
     await say(store, LADDER, "2026-11-20T18:00:00+00:00", user="ana")
     await say(store, CHOCOLATES, "2026-11-20T18:01:00+00:00", user="ana")
-    await store.add_user("ana")
-    await store.delete_user("ana")
+    await store.forget_user("ana")
     assert context_texts(store) == []
 
 

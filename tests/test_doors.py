@@ -14,8 +14,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from app.config import Settings
+from memory.accounts import AccountStore
 from memory.embedder import Embedder
-from memory.store import MemoryStore
 from tests.process import run_cli
 
 EVIL = "http://evil.example"
@@ -95,9 +95,9 @@ async def upgrade_status(port: int, host: str) -> int:
 
 
 async def make_user(settings: Settings, embedder: Embedder, name: str) -> str:
-    store = await MemoryStore.open(settings.data_dir, embedder)
-    token = await store.add_user(name)
-    await store.aclose()
+    accounts = await AccountStore.open(settings.data_dir)
+    token = await accounts.add(name)
+    await accounts.aclose()
     return token
 
 

@@ -11,7 +11,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from memory.embedder import SentenceTransformerEmbedder, load_embedder, model_dir, open_embedder
+from app.config import Settings
+from memory.embed_base import model_dir
+from memory.embedder import SentenceTransformerEmbedder, load_embedder, open_embedder
 from memory.onnx_embed import OnnxEmbedder, OnnxUnavailable, read_pipeline
 
 LONG = " ".join(f"Theodore wrote letter number {i} for a stranger, and it moved them." for i in range(60))
@@ -124,7 +126,9 @@ def test_without_onnxruntime_it_falls_back_to_torch(
 
 
 def test_the_runtime_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SAMANTHA_EMBEDDER", "torch")
-    assert isinstance(load_embedder.__wrapped__(), SentenceTransformerEmbedder)
-    with pytest.raises(ValueError, match="SAMANTHA_EMBEDDER"):
+    monkeypatch.setenv("SAMANTHA_EMBEDDER", "torch")  # read by Settings, not behind its back
+    runtime = Settings(backend="echo", seeds_dir="").embedder
+    assert runtime == "torch"
+    assert isinstance(load_embedder.__wrapped__(None, runtime), SentenceTransformerEmbedder)
+    with pytest.raises(ValueError, match="embedder runtime 'gpu'"):
         open_embedder(runtime="gpu")

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from app.backends.scripted import ScriptedBackend
 from app.fact_model import extract_with_model
+from memory.embedder import Embedder
 from memory.extract import extract_facts, importance
-from memory.scoring import retention
+from memory.models import Recalled
+from memory.recall import RecallConfig, retention
 from memory.store import MemoryStore
 from memory.write import NewMemory
 
@@ -66,11 +70,12 @@ def test_importance_favours_people_feelings_and_plans_over_small_talk() -> None:
 def test_what_keeps_coming_up_fades_more_slowly() -> None:
     now = datetime(2026, 11, 21, 12, 0).astimezone()
     month_ago = (now - timedelta(days=30)).isoformat()
-    assert retention(now.isoformat(), None, 0, now) == pytest.approx(1.0)
-    assert retention(month_ago, None, 0, now) == pytest.approx(0.5)
-    assert retention(month_ago, None, 3, now) > 0.8  # recalled three times: stronger
-    week_ago = (now - timedelta(days=7)).isoformat()
-    assert retention(month_ago, week_ago, 0, now) == retention(month_ago, None, 0, now)  # not made new
+    config = RecallConfig()
+    assert retention(now.isoformat(), 0, now, config) == pytest.approx(1.0)
+    assert retention(month_ago, 0, now, config) == pytest.approx(0.5)
+    assert retention(month_ago, 3, now, config) > 0.8  # recalled three times: stronger
+    slow = RecallConfig(half_life_days=60.0)
+    assert retention(month_ago, 0, now, slow) == pytest.approx(2**-0.5)
 
 
 async def tell(store: MemoryStore, conversation: str, said: str) -> int:
@@ -131,8 +136,20 @@ async def test_recalled_memories_get_stronger(store: MemoryStore) -> None:
     await tell(store, "c1", "My cat is called Pickle.")
     for _ in range(3):
         recalled = await store.recall("me", "What is my cat called?", k=2)
-    ids = [r.memory.id for r in recalled]
-    counts = store._q(
-        f"SELECT recall_count, last_recalled FROM memories WHERE id IN ({','.join(map(str, ids))})"
-    )
-    assert all(r["recall_count"] == 3 and r["last_recalled"] for r in counts)
+    assert all(r["recall_count"] == 3 and r["last_recalled"] for r in traces(store, recalled))
+
+
+async def test_a_recall_config_can_leave_no_trace(tmp_path: Path, embedder: Embedder) -> None:
+    store = await MemoryStore.open(tmp_path / "data", embedder, recall_config=RecallConfig(strengthen=False))
+    await tell(store, "c1", "My cat is called Pickle.")
+    recalled = await store.recall("me", "What is my cat called?", k=2)
+    assert recalled and all(r["recall_count"] == 0 for r in traces(store, recalled))
+    await store.aclose()
+
+
+def traces(store: MemoryStore, recalled: list[Recalled]) -> list[Any]:
+    """The recall counts of these memories, once the last strengthening was written."""
+    store._settle("me")
+    marks = ",".join(str(r.memory.id) for r in recalled)
+    sql = f"SELECT recall_count, last_recalled FROM memories WHERE id IN ({marks})"
+    return store._db.read(lambda conn: conn.execute(sql).fetchall())

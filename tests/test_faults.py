@@ -21,7 +21,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from memory.embedder import Embedder
-from memory.index import IndexFiles
+from memory.index import IndexConfig, IndexFiles
 from memory.store import DB_FILE, MemoryStore
 from tests.process import ServerProcess, free_port, run_cli
 
@@ -57,7 +57,7 @@ def stored_ids(data_dir: Path, scope: str) -> np.ndarray:
 def index_file_agrees(data_dir: Path, embedder: Embedder, scope: str) -> bool:
     """Whether the scope's FAISS file on disk would be trusted: right embedder, exactly SQLite's ids."""
     files = IndexFiles(data_dir / "index", embedder.name, embedder.dim)
-    return files.load_checked(scope, stored_ids(data_dir, scope)) is not None
+    return files.load_checked(scope, stored_ids(data_dir, scope), IndexConfig()) is not None
 
 
 # -- durability: SIGKILL mid-burst ---------------------------------------------------------------------
@@ -232,7 +232,7 @@ async def test_sigkill_mid_burst_loses_no_acknowledged_turn(
 
     store = await MemoryStore.open(data, embedder)
     try:
-        report = await asyncio.to_thread(store.verify)
+        report = await store.verify()
         assert report and all(r["consistent"] and r["rows"] == r["vectors"] for r in report.values()), report
         user_turns = [t for t in (await store.export(USER))["turns"] if t["role"] == "user"]
         remembered = await store.memories(USER, kind="turn", limit=1000)

@@ -78,6 +78,6 @@ async def test_deleting_a_user_leaves_no_word_of_theirs_in_any_file(store: Memor
     )
     await store.remember("bob", "[2026-11-21] user: I like trains.", kind="turn")
     assert files_holding(store.data_dir, SECRET)
-    await store.delete_user("ana")
+    await store.forget_user("ana")
     assert files_holding(store.data_dir, SECRET) == []
     assert await store.count("bob") == {"turn": 1}  # nobody else's memories go

@@ -9,14 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import memory.recall
-from memory import index as index_module
-from memory.index import IndexFiles, VectorIndex
+from memory import candidates
+from memory.index import IndexConfig, IndexFiles, VectorIndex
+from memory.recall import RecallConfig
 from memory.store import MemoryStore
 from memory.write import NewMemory
 
 DIM = 32
 LIMIT = 400  # small, so the switch happens with a few hundred vectors
+SMALL = IndexConfig(exact_limit=LIMIT)
 
 
 def clustered(n: int, seed: int = 0, centres: int = 40) -> np.ndarray:
@@ -30,7 +31,7 @@ def clustered(n: int, seed: int = 0, centres: int = 40) -> np.ndarray:
 def filled(n: int, *, limit: int = LIMIT, seed: int = 0) -> tuple[VectorIndex, np.ndarray, np.ndarray]:
     vectors = clustered(n, seed)
     ids = np.arange(1000, 1000 + n, dtype=np.int64)
-    index = VectorIndex(DIM, exact_limit=limit)
+    index = VectorIndex(DIM, IndexConfig(exact_limit=limit))
     index.add(ids, vectors)
     return index, ids, vectors
 
@@ -50,7 +51,7 @@ def test_exact_at_the_limit_and_approximate_past_it() -> None:
 
 
 def test_adding_one_by_one_switches_too() -> None:
-    index = VectorIndex(DIM, exact_limit=LIMIT)
+    index = VectorIndex(DIM, SMALL)
     vectors = clustered(LIMIT + 5)
     for i, vector in enumerate(vectors):
         index.add(np.array([i + 1], dtype=np.int64), vector.reshape(1, -1))
@@ -74,7 +75,7 @@ def test_approximate_search_finds_what_exact_search_finds() -> None:
 def test_the_cells_are_retrained_as_the_index_grows() -> None:
     index, _, _ = filled(LIMIT + 1)
     first = index.trained_for
-    more = clustered(index_module.REGROW * LIMIT, seed=3)
+    more = clustered(SMALL.regrow * LIMIT, seed=3)
     index.add(np.arange(1, len(more) + 1, dtype=np.int64), more)
     assert index.trained_for > first
     assert len(index) == LIMIT + 1 + len(more)
@@ -107,7 +108,7 @@ def test_save_and_load_round_trip(tmp_path: Path, n: int) -> None:
     path = tmp_path / "scope.faiss"
     index.save(path)
     assert not index.dirty and not path.with_suffix(".tmp").exists()
-    loaded = VectorIndex.load(path, DIM, exact_limit=LIMIT)
+    loaded = VectorIndex.load(path, DIM, SMALL)
     assert loaded is not None
     assert loaded.approximate == index.approximate
     assert np.array_equal(np.sort(loaded.ids()), np.sort(index.ids()))
@@ -144,13 +145,10 @@ class HashEmbedder:
         return out
 
 
-async def test_a_store_past_the_limit_forgets_for_real_and_reloads(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(index_module, "EXACT_LIMIT", LIMIT)
-    store = await MemoryStore.open(tmp_path / "data", HashEmbedder())
+async def test_a_store_past_the_limit_forgets_for_real_and_reloads(tmp_path: Path) -> None:
+    store = await MemoryStore.open(tmp_path / "data", HashEmbedder(), index_config=SMALL)
     items = [NewMemory(f"note number {i} about topic {i % 37}", "turn") for i in range(LIMIT + 50)]
-    stored = store.add_batch("ana", items, vectors=clustered(len(items)), dedupe=False)
+    stored = await store.remember_batch("ana", items, vectors=clustered(len(items)), dedupe=False)
     assert store.index("ana").approximate
     target = stored[7]
     assert target is not None
@@ -159,30 +157,29 @@ async def test_a_store_past_the_limit_forgets_for_real_and_reloads(
     assert target.id not in {r.memory.id for r in recalled}
     await store.aclose()
 
-    reopened = await MemoryStore.open(tmp_path / "data", HashEmbedder())
+    reopened = await MemoryStore.open(tmp_path / "data", HashEmbedder(), index_config=SMALL)
     assert reopened.index("ana").approximate  # loaded from its file, not rebuilt as exact
-    assert reopened.verify()["ana"] == {"rows": len(items) - 1, "vectors": len(items) - 1, "consistent": True}
+    left = len(items) - 1
+    assert (await reopened.verify())["ana"] == {"rows": left, "vectors": left, "consistent": True}
     assert IndexFiles(tmp_path / "data" / "index", "hash-bow", DIM).matches_embedder()
     await reopened.aclose()
 
 
-async def test_lexical_recall_stays_bounded_and_per_user(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_lexical_recall_stays_bounded_and_per_user(tmp_path: Path) -> None:
     """Words matching more memories than recall ranks are left out; a rare word still finds its memory, even
     when another user holds many better matches for it."""
-    monkeypatch.setattr(memory.recall, "RANKED_MATCHES", 30)
-    store = await MemoryStore.open(tmp_path / "data", HashEmbedder())
+    config = RecallConfig(ranked_matches=30)
+    store = await MemoryStore.open(tmp_path / "data", HashEmbedder(), recall_config=config)
     common = [NewMemory(f"went to the market again day {i}", "turn") for i in range(60)]
-    store.add_batch("ana", common, vectors=clustered(len(common), seed=5), dedupe=False)
+    await store.remember_batch("ana", common, vectors=clustered(len(common), seed=5), dedupe=False)
     others = [NewMemory(f"zanzibar zanzibar trip plan {i}", "turn") for i in range(20)]
-    store.add_batch("bob", others, vectors=clustered(len(others), seed=6), dedupe=False)
+    await store.remember_batch("bob", others, vectors=clustered(len(others), seed=6), dedupe=False)
     # Said in another sitting, so it is not the context of the last market turn.
     postcard = NewMemory("a postcard from zanzibar", "turn", created_at="2020-01-01T12:00:00+00:00")
-    [mine] = store.add_batch("ana", [postcard], dedupe=False)
+    [mine] = await store.remember_batch("ana", [postcard], dedupe=False)
     assert mine is not None
     # "market" (60 matches) is left out; bob's 20 better "zanzibar" matches fill the first ranking of 4 * 4
     # rows, so the search runs again over every match.
-    lexical = memory.recall._lexical(store._conn, ["ana"], "the market in zanzibar", 4)
+    lexical = store._db.read(candidates.lexical, ["ana"], "the market in zanzibar", 4, config.ranked_matches)
     assert list(lexical) == [mine.id]
     await store.aclose()

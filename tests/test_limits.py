@@ -12,6 +12,7 @@ import pytest
 
 from app.backends.scripted import EchoBackend
 from app.config import Settings
+from memory.accounts import AccountStore
 from memory.embedder import Embedder
 from memory.store import DB_FILE, MemoryStore
 from persona.messages import approx_tokens
@@ -89,8 +90,10 @@ async def test_searching_for_punctuation_finds_nothing_rather_than_failing(
 async def test_health_tells_counts_only_to_whoever_owns_them(
     settings: Settings, embedder: Embedder, make_server: Any
 ) -> None:
+    accounts = await AccountStore.open(settings.data_dir)
+    token = await accounts.add("alice")
+    await accounts.aclose()
     store = await MemoryStore.open(settings.data_dir, embedder)
-    token = await store.add_user("alice")
     await store.remember("alice", "[2026-11-21] user: My dog is called Biscuit", kind="turn")
     await store.remember("bob", "[2026-11-21] user: I have three cats", kind="turn")
     await store.aclose()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -49,6 +52,30 @@ async def test_recall_ranks_the_relevant_memory_first(
     assert scores == sorted(scores, reverse=True)
     top = recalled[0].score
     assert 0 < top.dense <= 1 and 0 <= top.recency <= 1 and 0 <= top.importance <= 1
+
+
+async def test_a_write_in_progress_never_holds_up_a_recall(store: MemoryStore) -> None:
+    """Reads have their own connections: while the writer is in a long transaction (learning, a forget),
+    recall and the conversation log still answer, and see what was committed before it."""
+    await remember_all(store)
+    await store.log_turn("me", "c1", "user", "hello")
+    inside, release = threading.Event(), threading.Event()
+
+    def long_write(conn: sqlite3.Connection) -> None:
+        conn.execute("UPDATE memories SET importance = importance WHERE user = 'me'")  # holds the write lock
+        inside.set()
+        release.wait(10)
+
+    held = store._db.write(long_write)
+    try:
+        assert await asyncio.to_thread(inside.wait, 10)
+        recalled = await asyncio.wait_for(store.recall("me", "What is my dog's name?", k=1), 5)
+        assert "Biscuit" in recalled[0].memory.text
+        assert [t.text for t in await asyncio.wait_for(store.history("me", "c1", 5), 5)] == ["hello"]
+        assert not held.done()
+    finally:
+        release.set()
+    await asyncio.wrap_future(held)
 
 
 async def test_unrelated_question_recalls_nothing(store: MemoryStore) -> None:
@@ -117,7 +144,7 @@ async def test_index_is_rebuilt_from_sqlite(tmp_path: Path, embedder: Embedder) 
 async def test_stale_index_missing_a_write_is_rebuilt(tmp_path: Path, embedder: Embedder) -> None:
     store = await MemoryStore.open(tmp_path / "data", embedder)
     await remember_all(store)
-    store.save_indexes()
+    await store.save_indexes()
     # A write that reached SQLite after the index was last saved (as after a crash) must not be lost.
     late = await store.remember("me", "[2026-11-21] user: My cat is called Pickle.", kind="turn")
     assert late is not None
@@ -146,9 +173,9 @@ def test_reviews_split_into_passages_of_whole_sentences() -> None:
 
 
 async def test_seeds_are_ingested_once_shared_and_read_only(store: MemoryStore) -> None:
-    added = ingest_seeds(store, DEFAULT_SEEDS, progress=False)
+    added = await ingest_seeds(store, DEFAULT_SEEDS, progress=False)
     assert added > 10
-    assert ingest_seeds(store, DEFAULT_SEEDS, progress=False) == 0  # content hash: nothing new
+    assert await ingest_seeds(store, DEFAULT_SEEDS, progress=False) == 0  # content hash: nothing new
     recalled = await store.recall("anyone", "What did reviewers think of Joaquin Phoenix as Theodore?", k=3)
     assert recalled and all(r.memory.user == SHARED for r in recalled)
     with pytest.raises(MemoryError_, match="read-only"):

@@ -13,6 +13,7 @@ from websockets.exceptions import ConnectionClosed
 
 from app.backends.scripted import EchoBackend
 from app.config import DEFAULT_PERSONA, Settings
+from memory.accounts import AccountStore
 from memory.embedder import Embedder
 from memory.models import MemoryError_
 from memory.store import MemoryStore
@@ -21,9 +22,9 @@ from persona.persona import load_persona
 
 async def make_users(settings: Settings, embedder: Embedder, *names: str) -> dict[str, str]:
     """Create accounts the way `samantha user add` does, before the server starts."""
-    store = await MemoryStore.open(settings.data_dir, embedder)
-    tokens = {name: await store.add_user(name) for name in names}
-    await store.aclose()
+    accounts = await AccountStore.open(settings.data_dir)
+    tokens = {name: await accounts.add(name) for name in names}
+    await accounts.aclose()
     return tokens
 
 
@@ -33,22 +34,24 @@ def http(server: Any, token: str | None = None) -> httpx.AsyncClient:
 
 
 async def test_accounts_tokens_and_deleting_everything(tmp_path: Path, embedder: Embedder) -> None:
-    store = await MemoryStore.open(tmp_path / "data", embedder)
-    token = await store.add_user("alice")
-    assert len(token) >= 40 and await store.user_for_token(token) == "alice"
+    accounts = await AccountStore.open(tmp_path / "data")  # no embedder needed
+    token = await accounts.add("alice")
+    assert len(token) >= 40 and await accounts.user_for_token(token) == "alice"
     assert token not in (tmp_path / "data" / "samantha.db").read_bytes().decode("latin-1")  # only a hash
     with pytest.raises(MemoryError_, match="already exists"):
-        await store.add_user("alice")
+        await accounts.add("alice")
     with pytest.raises(MemoryError_, match="invalid user name"):
-        await store.add_user("*")
+        await accounts.add("*")
+    store = await MemoryStore.open(tmp_path / "data", embedder)
     await store.remember("alice", "[2026-11-21] user: My dog is called Biscuit", kind="turn")
     await store.log_turn("alice", "c1", "user", "My dog is called Biscuit")
-    assert await store.revoke_user("alice") and await store.user_for_token(token) is None
+    assert await accounts.revoke("alice") and await accounts.user_for_token(token) is None
     assert await store.count("alice") == {"turn": 1}  # revoking keeps the memories
-    assert await store.delete_user("alice") == 1
+    assert await store.forget_user("alice") == 1 and await accounts.delete("alice")
     assert await store.count("alice") == {} and await store.conversations("alice") == []
-    assert await store.users() == []
+    assert await accounts.listed() == [] and await accounts.ever_existed()  # tokens stay required
     await store.aclose()
+    await accounts.aclose()
 
 
 async def test_with_users_every_door_needs_a_valid_token(
@@ -185,6 +188,19 @@ def test_user_commands(tmp_path: Path) -> None:
     deleted = samantha("delete", "ana", "--yes")
     assert deleted.returncode == 0 and "deleted ana" in deleted.stdout
     assert "ana" not in samantha("list").stdout
+
+
+def test_adding_a_user_loads_no_embedder(tmp_path: Path) -> None:
+    """Accounts are their own small store: `samantha user add` reads no model (seconds, and gigabytes)."""
+    probe = (
+        "import sys; from app.cli import main; code = main(sys.argv[1:]);"
+        " print([m for m in ('torch', 'onnxruntime', 'sentence_transformers') if m in sys.modules]);"
+        " sys.exit(code)"
+    )
+    command = [sys.executable, "-c", probe, "user", "--data-dir", str(tmp_path / "data"), "add", "ana"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
 async def test_the_openai_door_maps_keys_to_users(

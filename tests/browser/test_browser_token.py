@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Dialog
 
 from app.backends.scripted import EchoBackend
-from memory.store import MemoryStore
+from memory.accounts import AccountStore
 from tests.browser.browser_harness import ChatPage, Servers
 
 pytestmark = pytest.mark.browser
@@ -14,9 +14,9 @@ pytestmark = pytest.mark.browser
 
 def test_the_page_asks_for_the_token_and_keeps_it(servers: Servers, context: BrowserContext) -> None:
     async def add_user() -> str:
-        store = await MemoryStore.open(servers.data_dir, servers.embedder)
-        token = await store.add_user("theo")
-        await store.aclose()
+        accounts = await AccountStore.open(servers.data_dir)
+        token = await accounts.add("theo")
+        await accounts.aclose()
         return token
 
     token = servers.loop.run(add_user())

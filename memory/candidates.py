@@ -1,0 +1,86 @@
+"""Where recall's candidates come from, in SQL: BM25 over each memory in its context, rows by id, cosines.
+
+memory/recall.py tells the story (why a memory is recalled); this module only looks things up, on a
+reader connection, and never writes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+
+from memory.words import fts_query
+
+
+def lexical(
+    conn: sqlite3.Connection, scopes: list[str], query: str, limit: int, ranked_matches: int
+) -> dict[int, float]:
+    """The best `limit` memories by BM25 over each memory in its context: id -> BM25 (higher is better)."""
+    # BM25 scores every memory matching any word, which grows with the store (bench/RESULTS.md, turn
+    # overhead). So words go in rarest first while the memories they match stay within `ranked_matches`; a
+    # word more common than that says little about which memory is meant (its IDF is small), and dense
+    # recall remains.
+    counted = []
+    for word in dict.fromkeys(fts_query(query).split(" OR ")):
+        if word:
+            n = conn.execute(
+                "SELECT count(*) FROM (SELECT 1 FROM context_fts WHERE context_fts MATCH ? LIMIT ?)",
+                (word, ranked_matches + 1),
+            ).fetchone()[0]
+            counted.append((n, word))
+    chosen, total = [], 0
+    for n, word in sorted(counted):
+        if total + n > ranked_matches:
+            break
+        chosen.append(word)
+        total += n
+    if not total:
+        return {}
+    # Rank in FTS5 alone first, then read only the best rows: looking up every match's row costs more than
+    # ranking them (large rows: each holds its vector). The first `limit` rows of this user that survive
+    # are the true top `limit` unless more than `spare` better ones belonged to others or were superseded.
+    spare = 4 * limit
+    match, marks = " OR ".join(chosen), ",".join("?" * len(scopes))
+    ranked = "SELECT rowid AS id, bm25(context_fts) AS b FROM context_fts WHERE context_fts MATCH ?"
+    kept = f" f JOIN memories m ON m.id = f.id WHERE m.user IN ({marks}) AND m.valid_to IS NULL"
+    kept += " ORDER BY f.b LIMIT ?"
+    rows = conn.execute(
+        f"SELECT m.id, f.b FROM ({ranked} ORDER BY b LIMIT ?)" + kept, (match, spare, *scopes, limit)
+    ).fetchall()
+    if len(rows) < limit and total > spare:
+        rows = conn.execute(f"SELECT m.id, f.b FROM ({ranked})" + kept, (match, *scopes, limit)).fetchall()
+    return {int(r["id"]): -float(r["b"]) for r in rows}
+
+
+def rows(conn: sqlite3.Connection, ids: set[int], scopes: list[str]) -> dict[int, sqlite3.Row]:
+    """The current memories among `ids` in these scopes."""
+    if not ids:
+        return {}
+    # `+user`: look rows up by id; an index on user would make SQLite read all of the user's rows
+    # (bench/RESULTS.md, turn overhead).
+    found = conn.execute(
+        f"SELECT * FROM memories WHERE id IN ({','.join('?' * len(ids))})"
+        f" AND +user IN ({','.join('?' * len(scopes))}) AND valid_to IS NULL",
+        (*ids, *scopes),
+    ).fetchall()
+    return {int(r["id"]): r for r in found}
+
+
+def cosines(found: dict[int, sqlite3.Row], vector: np.ndarray) -> dict[int, float]:
+    """The cosine of each row's stored vector with the query's."""
+    if not found:
+        return {}
+    matrix = np.frombuffer(b"".join(r["embedding"] for r in found.values()), dtype=np.float32)
+    return dict(zip(found, (matrix.reshape(len(found), -1) @ vector).tolist(), strict=True))
+
+
+def context_texts(conn: sqlite3.Connection, ids: list[int]) -> dict[int, str]:
+    """Each memory's text together with the turns said beside it (what the lexical side ranks)."""
+    if not ids:
+        return {}
+    return dict(
+        conn.execute(
+            f"SELECT rowid, text FROM context_fts WHERE rowid IN ({','.join('?' * len(ids))})", ids
+        ).fetchall()
+    )
