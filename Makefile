@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: run test lint bench bench-memory bench-companion setup browser sillytavern clean
+.PHONY: run test lint bench bench-memory bench-companion setup browser voice sillytavern clean
 
 setup: $(STAMP)
 
@@ -25,12 +25,18 @@ browser:
 	  echo "installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# Her voice needs the espeak-ng program (phonemes for the Piper voice, and a voice of its own); Debian's.
+voice:
+	@command -v espeak-ng >/dev/null 2>&1 || { \
+	  echo "installing Debian's espeak-ng for her voice"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng >/dev/null; }
+
 # SillyTavern from the npm registry, for tests/browser/test_sillytavern.py; cached outside the repo
 # (~/.cache/samantha-clients, or $$SAMANTHA_CLIENT_CACHE). The test installs it too when it is missing.
 sillytavern: $(STAMP)
 	$(BIN)/python -c "from tests.browser.sillytavern import install; print('SillyTavern in', install())"
 
-run: $(STAMP)
+run: $(STAMP) voice
 	$(BIN)/samantha serve $(ARGS)
 
 lint: $(STAMP)
@@ -38,7 +44,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check app memory persona tests bench
 	$(BIN)/mypy
 
-test: $(STAMP) browser sillytavern lint
+test: $(STAMP) browser voice sillytavern lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The peers bench/peers.py compares against (chromadb, mem0ai) come from the `bench` extra, installed

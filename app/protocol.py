@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
+from app.voice.frames import VoiceServerFrame, VoiceSettings
+
 MAX_TEXT_CHARS = 8000
 
 
@@ -42,7 +44,7 @@ class Ping(_Frame):
     type: Literal["ping"]
 
 
-ClientFrame = Annotated[Hello | UserMessage | Cancel | Ping, Field(discriminator="type")]
+ClientFrame = Annotated[Hello | UserMessage | Cancel | Ping | VoiceSettings, Field(discriminator="type")]
 client_frame = TypeAdapter(ClientFrame)
 
 
@@ -106,4 +108,4 @@ class Pong(_Frame):
     type: Literal["pong"] = "pong"
 
 
-ServerFrame = Ready | Recalled | Delta | Done | Error | Pong
+ServerFrame = Ready | Recalled | Delta | Done | Error | Pong | VoiceServerFrame

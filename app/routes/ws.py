@@ -29,6 +29,8 @@ from app.protocol import (
 from app.routes.deps import get_services
 from app.services import Services
 from app.session import ChatSession
+from app.voice.frames import VoiceSettings
+from app.voice.link import VoiceLink
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -55,7 +57,7 @@ def explain(error: ValidationError) -> str:
     if first["type"] == "json_invalid":
         return "the frame is not valid JSON"
     if first["type"] == "union_tag_invalid":
-        return "unknown frame type; expected hello, user, cancel or ping"
+        return "unknown frame type; expected hello, user, cancel, ping or voice"
     if first["type"] == "union_tag_not_found":
         return 'the frame needs a "type" field'
     said = str(first["msg"]).removeprefix("Value error, ")
@@ -71,6 +73,7 @@ class Connection:
         self.token: str | None = None  # checked again before every turn: revoking reaches open sockets
         self.turn: asyncio.Task[None] | None = None
         self._send_lock = asyncio.Lock()
+        self.voice = VoiceLink(getattr(websocket.app.state, "voice", None), self.send)  # docs/VOICE.md
 
     async def send(self, frame: ServerFrame) -> None:
         """Send one frame (turn frames and pongs never interleave mid-frame)."""
@@ -79,14 +82,17 @@ class Connection:
 
     async def run_turn(self, session: ChatSession, text: str) -> None:
         """Stream one turn's frames to the client."""
+        self.voice.begin_reply()
         try:
             async with aclosing(session.respond(text)) as frames:
                 async for frame in frames:
                     await self.send(frame)
+                    self.voice.feed(frame)
         except (WebSocketDisconnect, RuntimeError) as exc:  # the client left mid-turn
             log.info("client left during a turn: %r", exc)
         except Exception as exc:
             log.error("turn failed: %r", exc)
+            self.voice.hush()
             await self.send(
                 Error(code="internal", message="Something went wrong on my side; please try again.")
             )
@@ -137,8 +143,11 @@ async def chat_socket(websocket: WebSocket) -> None:
             if message["type"] == "websocket.disconnect":
                 break
             raw = message.get("text")
-            if raw is None:
-                await conn.send(Error(code="bad_frame", message="frames must be JSON text, not binary"))
+            if raw is None:  # a binary frame: a recorded utterance to transcribe (docs/PROTOCOL.md)
+                if conn.session is None:
+                    await conn.send(Error(code="bad_frame", message="say hello (a JSON frame) before audio"))
+                else:
+                    conn.voice.heard(message.get("bytes") or b"")
                 continue
             if len(raw) > MAX_FRAME_BYTES:
                 await conn.send(
@@ -201,13 +210,17 @@ async def chat_socket(websocket: WebSocket) -> None:
                     else:
                         conn.turn = asyncio.create_task(conn.run_turn(conn.session, frame.text))
                 case Cancel():
+                    conn.voice.hush()
                     if conn.session is not None and conn.busy():
                         conn.session.cancel()
+                case VoiceSettings():
+                    await conn.voice.configure(frame)
                 case Ping():
                     await conn.send(Pong())
     except WebSocketDisconnect:
         pass
     finally:
+        await conn.voice.aclose()
         if conn.session is not None:
             sockets[conn.session.user] -= 1
         if conn.turn is not None and not conn.turn.done():
