@@ -6,7 +6,6 @@ thread each as on a small machine. Test modules load this with `pytest_plugins`.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 
 import pytest
@@ -19,4 +18,4 @@ def voice() -> Iterator[Voice]:
     """Her voice (joe) and ears, loaded on first use and shared by every test that borrows them."""
     shared = Voice(voice="joe", listen=True, threads=1)
     yield shared
-    asyncio.run(shared.aclose())
+    shared.close()

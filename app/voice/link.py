@@ -145,7 +145,9 @@ class VoiceLink:
     def heard(self, data: bytes) -> None:
         """Transcribe a recorded utterance in the background; the answer is a `transcript` frame."""
         if self.hearing is not None and not self.hearing.done():
-            self.spawn(self.send(Error(code="busy", message="still transcribing your last recording")))
+            self.spawn(
+                self.send(Error(code="busy_listening", message="still transcribing your last recording"))
+            )
             return
         self.hearing = self.spawn(self._transcribe(data))
 

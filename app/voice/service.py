@@ -159,10 +159,14 @@ class Voice:
         """What a client needs to know to offer voice controls."""
         return {"voice": self.voice, "voices": self.choices(), "listen": self.listen}
 
-    async def aclose(self) -> None:
-        """Stop the worker threads (a synthesis in progress finishes first)."""
+    def close(self) -> None:
+        """Stop the worker threads (a synthesis in progress finishes first); blocking."""
         for pool in (self._voice_thread, self._ears_thread):
-            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    async def aclose(self) -> None:
+        """Stop the worker threads without blocking the event loop."""
+        await asyncio.to_thread(self.close)
 
 
 def voice_for(setting: str | None, persona_choice: str | None, *, listen: bool, threads: int) -> Voice:
