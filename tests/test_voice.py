@@ -31,6 +31,14 @@ def test_a_streamed_reply_is_cut_into_sentences_as_they_complete() -> None:
     assert sentences("One. Two!\nThree") == ["One.", "Two!", "Three"]
 
 
+def test_her_first_words_can_be_a_clause_so_they_are_heard_sooner() -> None:
+    splitter = SentenceSplitter(first_clause=24)
+    assert splitter.push("Oh, that is ") == []  # too short to say on its own
+    assert splitter.push("such lovely news, really, ") == ["Oh, that is such lovely news,"]
+    assert splitter.push("I am so glad. Tell me more, ") == ["really, I am so glad."]  # then sentences
+    assert splitter.flush() == ["Tell me more,"]
+
+
 def test_a_very_long_sentence_is_cut_at_a_clause() -> None:
     long = "I was thinking about it, " * 12
     parts = sentences(long)

@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 
 # A recorded utterance over a websocket: push-to-talk or one phrase of a call, never a lecture.
 MAX_UTTERANCE_SECONDS = 120.0
+# Her first words may be a clause of at least this many characters (bench/RESULTS.md, voice: first audio).
+FIRST_CLAUSE_CHARS = 24
 
 Send = Callable[[Any], Awaitable[None]]
 Spawn = Callable[[Awaitable[None]], "asyncio.Task[None]"]
@@ -35,7 +37,7 @@ class ReadAloud:
         self.voice = voice
         self.name = name
         self.send = send
-        self.splitter = SentenceSplitter()
+        self.splitter = SentenceSplitter(first_clause=FIRST_CLAUSE_CHARS)
         self.queue: asyncio.Queue[str | None] = asyncio.Queue()
         self.interrupted = False
         self.task = spawn(self._speak())

@@ -32,10 +32,15 @@ def _ends_abbreviation(text: str, end: int) -> bool:
 
 
 class SentenceSplitter:
-    """Feed streamed text in; get each sentence back as soon as it is complete."""
+    """Feed streamed text in; get each sentence back as soon as it is complete.
 
-    def __init__(self) -> None:
+    With `first_clause` (characters), the reply's first piece may end at a comma once it is that long:
+    her first words are heard while the model is still writing the rest of her first sentence.
+    """
+
+    def __init__(self, *, first_clause: int | None = None) -> None:
         self._buffer = ""
+        self._first_clause = first_clause
 
     def push(self, text: str) -> list[str]:
         """Add a piece of the reply; return the sentences it completed, in order."""
@@ -50,6 +55,13 @@ class SentenceSplitter:
                 done.append(sentence)
             start = match.end()
         self._buffer = self._buffer[start:]
+        if self._first_clause is not None:
+            if done:
+                self._first_clause = None
+            elif cut := next((c.end() for c in _CLAUSE.finditer(self._buffer, self._first_clause)), 0):
+                done.append(self._buffer[:cut].strip())
+                self._buffer = self._buffer[cut:]
+                self._first_clause = None
         while len(self._buffer) > LONG_SENTENCE:
             # At the last clause within reach, else the last space, else anywhere: a voice model's time
             # and memory grow faster than the length of what it is given at once.
