@@ -32,7 +32,10 @@ def _rows(results: dict[str, Any]) -> list[str]:
         f"| a spoken turn on {results['model']}, {len(fa['runs'])} turns | p50 ms |",
         "|---|---:|",
         f"| recording sent -> transcript | {fa['p50']['stt_ms']} |",
-        f"| transcript -> her first words (text) | {fa['p50']['first_delta_ms']} |",
+        f"| transcript -> her first words (text: recall, prompt, the model's first clause) "
+        f"| {fa['p50']['first_delta_ms']} |",
+        f"| her first words -> her first audio (the rest of the clause, synthesis) "
+        f"| {fa['p50']['voice_ms']} |",
         f"| **recording sent -> her first audio** | **{fa['p50']['first_audio_ms']}** |",
         "",
         "| memory added (RSS, fresh process) | MB |",
