@@ -173,6 +173,7 @@ export function setupVoice(ui, app) {
     try {
       await call.start();
       ui.mute.hidden = false;
+      ui.mic.hidden = true; // she is listening already: mute takes its place
     } catch (error) {
       app.notify(`The call could not start: ${error.message}`);
       endCall();
@@ -187,6 +188,7 @@ export function setupVoice(ui, app) {
     ui.call.setAttribute("aria-pressed", "false");
     ui.mute.hidden = true;
     ui.mute.setAttribute("aria-pressed", "false");
+    ui.mic.hidden = !status.listen;
     showCall("ended");
     tellServer();
   }
