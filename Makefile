@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: run test lint bench bench-memory bench-companion setup browser sillytavern clean
+.PHONY: run test lint bench bench-memory bench-companion setup browser voice vad sillytavern clean
 
 setup: $(STAMP)
 
@@ -25,12 +25,36 @@ browser:
 	  echo "installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# Her voice needs the espeak-ng program (phonemes for the Piper voice, and a voice of its own); Debian's.
+voice:
+	@command -v espeak-ng >/dev/null 2>&1 || { \
+	  echo "installing Debian's espeak-ng for her voice"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng >/dev/null; }
+
+# Call mode's voice activity detection runs in the page: @ricky0123/vad-web (ISC) and onnxruntime-web
+# (MIT) from npm, pinned in web/vendor/package-lock.json, copied into web/vendor/vad/ and served by Samantha
+# herself (never from a CDN). node_modules stays in .venv/npm, outside what the server serves.
+VAD := web/vendor/vad
+VAD_FILES := $(VAD)/bundle.min.js
+vad: $(VAD_FILES)
+$(VAD_FILES): web/vendor/package.json web/vendor/package-lock.json
+	mkdir -p $(VENV)/npm $(VAD)
+	cp web/vendor/package.json web/vendor/package-lock.json $(VENV)/npm/
+	cd $(VENV)/npm && npm ci --no-audit --no-fund --loglevel=error
+	cd $(VENV)/npm/node_modules/@ricky0123/vad-web/dist && \
+	  cp vad.worklet.bundle.min.js silero_vad_v5.onnx ../package.json $(CURDIR)/$(VAD)/ && \
+	  mv $(CURDIR)/$(VAD)/package.json $(CURDIR)/$(VAD)/vad-web.package.json
+	cd $(VENV)/npm/node_modules/onnxruntime-web && \
+	  cp dist/ort.wasm.min.js dist/ort-wasm-simd-threaded.wasm dist/ort-wasm-simd-threaded.mjs $(CURDIR)/$(VAD)/ && \
+	  cp package.json $(CURDIR)/$(VAD)/onnxruntime-web.package.json
+	cp $(VENV)/npm/node_modules/@ricky0123/vad-web/dist/bundle.min.js $(VAD_FILES)
+
 # SillyTavern from the npm registry, for tests/browser/test_sillytavern.py; cached outside the repo
 # (~/.cache/samantha-clients, or $$SAMANTHA_CLIENT_CACHE). The test installs it too when it is missing.
 sillytavern: $(STAMP)
 	$(BIN)/python -c "from tests.browser.sillytavern import install; print('SillyTavern in', install())"
 
-run: $(STAMP)
+run: $(STAMP) voice vad
 	$(BIN)/samantha serve $(ARGS)
 
 lint: $(STAMP)
@@ -39,7 +63,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
-test: $(STAMP) browser sillytavern lint
+test: $(STAMP) browser voice vad sillytavern lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The peers bench/peers.py compares against (chromadb, mem0ai) come from the `bench` extra, installed

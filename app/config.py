@@ -9,6 +9,7 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator, mo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.model_catalog import DEFAULT_MODEL, check_model_name
+from app.voice.tts import check_voice_choice
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = PACKAGE_DIR.parent
@@ -124,6 +125,21 @@ class Settings(DataSettings):
         "SAMANTHA_PASSPHRASE or is asked for at start. A folder already encrypted is opened so anyway.",
     )
     max_sockets_per_user: int = Field(16, ge=1, le=10_000, description="Open chat sockets allowed per user.")
+    # Her voice and ears (app/voice/, docs/VOICE.md): each model loads on first use.
+    voice: str | None = Field(
+        None,
+        description="The voice her replies are read in: joe, espeak, a Piper voice file (.onnx), or off "
+        "(default: the persona file's speech_voice, else joe).",
+    )
+    listen: Literal["on", "off"] = Field(
+        "on", description="Speech to text for push-to-talk, call mode and /v1/audio/transcriptions."
+    )
+    voice_threads: int = Field(
+        1, ge=1, le=64, description="CPU threads for her voice, and as many for her ears (speech to text)."
+    )
+    max_audio_bytes: int = Field(
+        25 << 20, ge=1024, le=1 << 30, description="Largest audio file /v1/audio/transcriptions accepts."
+    )
 
     @field_validator("seeds_dir", mode="before")
     @classmethod
@@ -136,6 +152,11 @@ class Settings(DataSettings):
         if info.data.get("backend") == "llamacpp":
             check_model_name(model)
         return model
+
+    @field_validator("voice")
+    @classmethod
+    def _known_voice(cls, value: str | None) -> str | None:
+        return None if value is None else check_voice_choice(value)
 
     @model_validator(mode="after")
     def _check_backend_needs(self) -> Settings:

@@ -56,11 +56,13 @@ class Guard:
         allowed_hosts: Iterable[str] = (),
         allowed_origins: Iterable[str] = (),
         max_body_bytes: int = 2 << 20,
+        body_limits: dict[str, int] | None = None,
     ) -> None:
         self.app = app
         self.hosts = LOOPBACK_NAMES | {server_host.lower()} | set(allowed_hosts)
         self.origins = frozenset(allowed_origins)
         self.max_body = max_body_bytes
+        self.body_limits = body_limits or {}  # paths that take larger bodies (audio uploads)
 
     def host_ok(self, host: str | None) -> bool:
         """Whether the Host header names this server (an IP address, a loopback name or an allowed one)."""
@@ -111,12 +113,14 @@ class Guard:
 
     async def _limited(self, scope: Scope, receive: Receive, send: Send, headers: Headers) -> None:
         """Pass the request on, refusing a body over the limit (declared, or counted as it arrives)."""
+        limit = self.body_limits.get(scope.get("path", ""), self.max_body)
+        setting = "--max-audio-bytes" if limit != self.max_body else "--max-request-bytes"
         too_big = (
-            f"the request body is larger than {self.max_body} bytes; "
-            "raise --max-request-bytes (SAMANTHA_MAX_REQUEST_BYTES) if it is meant to be"
+            f"the request body is larger than {limit} bytes; "
+            f"raise {setting} (SAMANTHA_{setting[2:].upper().replace('-', '_')}) if it is meant to be"
         )
         declared = headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+        if declared is not None and declared.isdigit() and int(declared) > limit:
             await _reply(send, scope, 413, too_big, "request_too_large")
             return
         received = 0
@@ -127,7 +131,7 @@ class Guard:
             message = await receive()
             if message["type"] == "http.request" and not refused:
                 received += len(message.get("body", b""))
-                if received > self.max_body:
+                if received > limit:
                     # Answered here, and to the app the client is gone: FastAPI would turn an exception
                     # raised while it reads the body into a 400 of its own.
                     refused = True

@@ -13,8 +13,9 @@ from fastapi.staticfiles import StaticFiles
 from app.backends import Backend
 from app.config import Settings, shipped
 from app.guard import Guard, split_list
-from app.routes import api, ollama_api, openai_api, ws
+from app.routes import api, audio, ollama_api, openai_api, ws
 from app.services import Services, open_services
+from app.voice.service import Voice, voice_for
 from memory.accounts import AccountStore
 from memory.embedder import Embedder
 from memory.store import MemoryStore
@@ -31,6 +32,7 @@ def create_app(
     embedder: Embedder | None = None,
     accounts: AccountStore | None = None,
     services: Services | None = None,
+    voice: Voice | None = None,
 ) -> FastAPI:
     """Build the app. Nothing heavy happens here: models load in the lifespan, when the server starts.
 
@@ -44,10 +46,19 @@ def create_app(
             settings, backend=backend, memory=memory, embedder=embedder, accounts=accounts
         )
         app.state.services = opened
+        # Her voice and ears load when first used (docs/VOICE.md); this only says which ones.
+        app.state.voice = voice or voice_for(
+            settings.voice,
+            opened.persona.speech_voice,
+            listen=settings.listen == "on",
+            threads=settings.voice_threads,
+        )
         log.info("Samantha is loaded (backend %s, model %s)", opened.backend.name, opened.model_name)
         try:
             yield
         finally:
+            if voice is None:  # an injected voice (tests share one) is borrowed
+                await app.state.voice.aclose()
             if services is None:
                 await opened.aclose()
 
@@ -64,9 +75,12 @@ def create_app(
         allowed_hosts=split_list(settings.allowed_hosts),
         allowed_origins=split_list(settings.allowed_origins),
         max_body_bytes=settings.max_request_bytes,
+        body_limits={"/v1/audio/transcriptions": settings.max_audio_bytes},
     )
     app.include_router(api.router)
     app.include_router(ws.router)
+    app.include_router(audio.router)  # before openai_api's catch-all for unknown /v1 paths
+    app.include_router(audio.page_router)
     app.include_router(openai_api.router)
     app.include_router(ollama_api.router)
     if (WEB_DIR / "index.html").is_file():

@@ -49,7 +49,15 @@ class Ping(_Frame):
     type: Literal["ping"]
 
 
-ClientFrame = Annotated[Hello | UserMessage | Cancel | Ping, Field(discriminator="type")]
+class VoiceSettings(_Frame):
+    """Read her replies aloud on this socket (or stop), in her voice or another one she has."""
+
+    type: Literal["voice"]
+    read_aloud: bool
+    voice: str | None = Field(None, max_length=400)
+
+
+ClientFrame = Annotated[Hello | UserMessage | Cancel | Ping | VoiceSettings, Field(discriminator="type")]
 client_frame = TypeAdapter(ClientFrame)
 
 
@@ -120,6 +128,51 @@ class Pong(_ServerFrame):
     type: Literal["pong"] = "pong"
 
 
-ServerFrame = Annotated[Ready | Recalled | Delta | Done | ErrorFrame | Pong, Field(discriminator="type")]
+# Her voice (docs/PROTOCOL.md, "Voice"; app/voice/link.py speaks and listens on the socket).
+
+
+class VoiceState(_ServerFrame):
+    """Answer to `voice`: what this socket now gets, and what the server can do."""
+
+    type: Literal["voice_state"] = "voice_state"
+    read_aloud: bool
+    voice: str | None  # the voice her replies are read in; null when the server has none (--voice off)
+    voices: list[str]
+    listen: bool  # whether audio frames are transcribed (--listen)
+
+
+class AudioChunk(_ServerFrame):
+    """One sentence of her reply, spoken: a whole WAV file, base64-encoded."""
+
+    type: Literal["audio"] = "audio"
+    index: int  # 0, 1, 2 ... within the reply
+    text: str  # the sentence it says
+    mime: str = "audio/wav"
+    sample_rate: int
+    seconds: float
+    data: str
+
+
+class AudioEnd(_ServerFrame):
+    """Her reply has been read out to the end (or stopped early)."""
+
+    type: Literal["audio_end"] = "audio_end"
+    chunks: int
+    interrupted: bool = False
+
+
+class Heard(_ServerFrame):
+    """What was said in an audio frame; the page puts it in the message box."""
+
+    type: Literal["transcript"] = "transcript"
+    text: str
+    seconds: float  # the audio's length
+    ms: float  # how long transcribing took
+
+
+ServerFrame = Annotated[
+    Ready | Recalled | Delta | Done | ErrorFrame | Pong | VoiceState | AudioChunk | AudioEnd | Heard,
+    Field(discriminator="type"),
+]
 # The one reading of a server frame: the terminal client, the script runner and the tests all use it.
 server_frame: TypeAdapter[ServerFrame] = TypeAdapter(ServerFrame)

@@ -276,6 +276,8 @@ def persona_to_toml(persona: Persona) -> str:
         f"post_history = {_toml_string(persona.post_history)}",
         f"greetings = {_toml_list(persona.greetings)}",
     ]
+    if persona.speech_voice is not None:
+        lines.append(f"speech_voice = {_toml_string(persona.speech_voice)}")
     for example in persona.examples:  # tables come after every plain key
         lines += [
             "",

@@ -33,6 +33,7 @@ class Persona(BaseModel):
     tagline: str = ""
     system: str = Field(min_length=1)
     voice: str = ""
+    speech_voice: str | None = None  # the voice her replies are read aloud in (app/voice/tts.py)
     boundaries: list[str] = Field(default_factory=list)
     examples: list[Example] = Field(default_factory=list)
     greeting: str = Field(min_length=1)

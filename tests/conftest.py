@@ -14,6 +14,7 @@ from app.backends import Backend
 from app.backends.scripted import EchoBackend
 from app.config import Settings
 from app.server import RunningServer
+from app.voice.service import Voice
 from memory.embedder import Embedder, load_embedder
 from memory.store import MemoryStore
 from tests.frames import wire_frame
@@ -69,15 +70,18 @@ class Chat:
 class Server:
     """A real uvicorn server on a free port, restartable on the same data dir."""
 
-    def __init__(self, settings: Settings, backend: Backend, embedder: Embedder) -> None:
+    def __init__(
+        self, settings: Settings, backend: Backend, embedder: Embedder, voice: Voice | None = None
+    ) -> None:
         self.settings = settings
         self.backend = backend
         self.embedder = embedder
+        self.voice = voice  # tests/voice_fixtures.py shares one, so the speech models load once
         self.running: RunningServer | None = None
 
     async def start(self) -> Server:
         self.running = await RunningServer.start(
-            self.settings, backend=self.backend, embedder=self.embedder, port=0
+            self.settings, backend=self.backend, embedder=self.embedder, port=0, voice=self.voice
         )
         return self
 
@@ -109,9 +113,11 @@ async def make_server(settings: Settings, embedder: Embedder) -> AsyncIterator[A
     """Start servers on demand (default backend: echo); all are stopped after the test."""
     started: list[Server] = []
 
-    async def make(backend: Backend | None = None, /, **overrides: Any) -> Server:
+    async def make(
+        backend: Backend | None = None, /, *, shared_voice: Voice | None = None, **overrides: Any
+    ) -> Server:
         s = settings.model_copy(update=overrides) if overrides else settings
-        server = await Server(s, backend or EchoBackend(), embedder).start()
+        server = await Server(s, backend or EchoBackend(), embedder, shared_voice).start()
         started.append(server)
         return server
 

@@ -7,7 +7,7 @@ import { forgetWithConfirm, MemoryView } from "./memories.js";
 import { el, markInterrupted, messageEl, personaCard, recalledEl, setBubbleText } from "./render.js";
 import { announce, autosize, clearNotice, notify, scrollToEnd, wireDialogs } from "./page.js";
 import { ChatSocket } from "./socket.js";
-import { setupVoice } from "./voice.js";
+import { isVoiceError, setupVoice } from "./voice.js";
 
 const CONVERSATION_KEY = "samantha.conversation";
 const $ = (id) => document.getElementById(id);
@@ -36,7 +36,10 @@ const socket = new ChatSocket(
   `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`,
   () => state.conversation,
 );
-const voice = setupVoice({ toggle: $("voice-toggle"), mic: $("mic"), input: ui.input, notify });
+const voice = setupVoice(
+  { toggle: $("voice-toggle"), mic: $("mic"), call: $("call"), mute: $("mute"), callState: $("call-state") },
+  { socket, notify, input: ui.input, send: (text) => send(text), stop: () => stop(), busy: () => !!state.turn },
+);
 // Forgetting something said also takes it out of the conversation log, so its message is marked too.
 const memoryView = new MemoryView($("memories"), (memory) =>
   markForgotten(memory.id, memory.kind === "turn" ? memory.source_turns : []),
@@ -230,12 +233,12 @@ function onFrame(frame) {
       turn.you.dataset.turnId = String(frame.user_turn_id);
       if (frame.turn_id) turn.her.dataset.turnId = String(frame.turn_id);
       if (frame.interrupted) markInterrupted(turn.her, "stopped");
-      else voice.speak(frame.text);
       announce(`Samantha: ${frame.text}`);
       endTurn();
       scrollToEnd();
       break;
     case "error":
+      if (isVoiceError(frame)) break; // voice.js shows those; they never end a turn
       if (turn) showTurnError(turn, frame);
       else notify(frame.message);
       break;

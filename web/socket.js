@@ -59,6 +59,13 @@ export class ChatSocket extends EventTarget {
     return this.send({ type: "hello", conversation: conversation || null, token: getToken() });
   }
 
+  /** Send a recording (a binary frame: docs/PROTOCOL.md, "Voice"); false when the socket is closed. */
+  sendBytes(data) {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(data);
+    return true;
+  }
+
   /** Send a frame; false when there is no open socket to send it on. */
   send(frame) {
     if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;

@@ -223,7 +223,7 @@ async def unknown(path: str, request: Request) -> Response:
         body = ErrorBody(error=ErrorDetail(message=message, code="method_not_allowed")).model_dump()
         return JSONResponse(body, status_code=405, headers={"Allow": ", ".join(allowed)})
     message = (
-        f"Samantha has no {request.method} /v1/{path}; she offers GET /v1/models, GET /v1/models/{{id}} "
-        "and POST /v1/chat/completions"
+        f"Samantha has no {request.method} /v1/{path}; she offers GET /v1/models, GET /v1/models/{{id}}, "
+        "POST /v1/chat/completions, POST /v1/audio/speech and POST /v1/audio/transcriptions"
     )
     raise APIError(404, ErrorDetail(message=message, code="unknown_url"))

@@ -23,12 +23,14 @@ from app.protocol import (
     Ready,
     ServerFrame,
     UserMessage,
+    VoiceSettings,
     client_frame,
 )
 from app.routes.deps import get_services
 from app.services import Services
 from app.session import ChatSession
 from app.turn_runner import TurnRunner
+from app.voice.link import VoiceLink
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -56,7 +58,7 @@ def explain(error: ValidationError) -> str:
     if first["type"] == "json_invalid":
         return "the frame is not valid JSON"
     if first["type"] == "union_tag_invalid":
-        return "unknown frame type; expected hello, user, cancel or ping"
+        return "unknown frame type; expected hello, user, cancel, ping or voice"
     if first["type"] == "union_tag_not_found":
         return 'the frame needs a "type" field'
     said = str(first["msg"]).removeprefix("Value error, ")
@@ -72,11 +74,17 @@ class Connection:
         self.token: str | None = None  # checked again before every turn: revoking reaches open sockets
         self.turn: TurnRunner | None = None
         self._send_lock = asyncio.Lock()
+        self.voice = VoiceLink(getattr(websocket.app.state, "voice", None), self.send)  # docs/VOICE.md
 
     async def send(self, frame: ServerFrame) -> None:
         """Send one frame (turn frames and pongs never interleave mid-frame)."""
         async with self._send_lock:
             await self.websocket.send_text(encode(frame))
+
+    async def deliver(self, frame: ServerFrame) -> None:
+        """Send one frame of a turn, and read her reply aloud as it comes (when asked to)."""
+        await self.send(frame)
+        self.voice.feed(frame)
 
     def busy(self) -> bool:
         """Whether a turn is still running."""
@@ -124,8 +132,13 @@ async def chat_socket(websocket: WebSocket) -> None:
             if message["type"] == "websocket.disconnect":
                 break
             raw = message.get("text")
-            if raw is None:
-                await conn.send(ErrorFrame(code="bad_frame", message="frames must be JSON text, not binary"))
+            if raw is None:  # a binary frame: a recorded utterance to transcribe (docs/PROTOCOL.md)
+                if conn.session is None:
+                    await conn.send(
+                        ErrorFrame(code="bad_frame", message="say hello (a JSON frame) before audio")
+                    )
+                else:
+                    conn.voice.heard(message.get("bytes") or b"")
                 continue
             if len(raw) > MAX_FRAME_BYTES:
                 too_large = f"frames are limited to {MAX_FRAME_BYTES} bytes"
@@ -185,15 +198,20 @@ async def chat_socket(websocket: WebSocket) -> None:
                             )
                         )
                     else:
-                        conn.turn = TurnRunner(conn.session.respond(frame.text), conn.send)
+                        conn.voice.begin_reply()
+                        conn.turn = TurnRunner(conn.session.respond(frame.text), conn.deliver)
                 case Cancel():
+                    conn.voice.hush()
                     if conn.session is not None and conn.busy():
                         conn.session.cancel()
+                case VoiceSettings():
+                    await conn.voice.configure(frame)
                 case Ping():
                     await conn.send(Pong())
     except WebSocketDisconnect:
         pass
     finally:
+        await conn.voice.aclose()
         if conn.session is not None:
             sockets[conn.session.user] -= 1
         if conn.turn is not None:

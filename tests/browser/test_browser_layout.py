@@ -62,33 +62,38 @@ def test_keyboard_only(page: Page, servers: Servers) -> None:
     expect(view).to_be_hidden()
 
 
-def test_voice_controls_show_only_when_supported(browser: Browser, servers: Servers) -> None:
+def test_voice_controls_show_only_when_the_server_has_a_voice_and_ears(
+    browser: Browser, servers: Servers, monkeypatch: pytest.MonkeyPatch
+) -> None:
     server = servers.start(EchoBackend())
-    # Chromium has both APIs: both controls show, and the read-aloud choice is remembered.
+    # Her voice and ears are on the server (app/voice/): the controls show, and read-aloud is remembered.
     context = browser.new_context()
     try:
         page = context.new_page()
         ChatPage(page, server.url).open()
         read_aloud = page.get_by_role("button", name="Read aloud")
         expect(read_aloud).to_have_attribute("aria-pressed", "false")
-        expect(page.get_by_role("button", name="Dictate a message")).to_be_visible()
+        expect(page.get_by_role("button", name="Hold to talk")).to_be_visible()
+        expect(page.get_by_role("button", name="Call")).to_be_visible()
         read_aloud.click()
         expect(read_aloud).to_have_attribute("aria-pressed", "true")
         page.reload()
         expect(read_aloud).to_have_attribute("aria-pressed", "true")
     finally:
         context.close()
+    servers.stop(server)
 
-    # A browser without them shows neither.
+    # A server started with --voice off --listen off shows none of them.
+    monkeypatch.setenv("SAMANTHA_VOICE", "off")
+    monkeypatch.setenv("SAMANTHA_LISTEN", "off")
+    server = servers.start(EchoBackend())
     context = browser.new_context()
     try:
-        context.add_init_script(
-            "delete window.speechSynthesis; delete window.SpeechSynthesisUtterance;"
-            " delete window.SpeechRecognition; delete window.webkitSpeechRecognition;"
-        )
         page = context.new_page()
         ChatPage(page, server.url).open()
+        page.wait_for_load_state("networkidle")
         expect(page.locator("#voice-toggle")).to_be_hidden()
         expect(page.locator("#mic")).to_be_hidden()
+        expect(page.locator("#call")).to_be_hidden()
     finally:
         context.close()
