@@ -84,13 +84,13 @@ async def run_user_command(args: argparse.Namespace) -> int:
 
 async def _forget_user(data_dir: Path, passphrase: str | None, name: str) -> int:
     """Forget everything memory holds for `name` (the store needs the embedder to open its indexes)."""
-    from app.config import Settings
+    from app.config import DataSettings
     from memory.accounts import check_name
     from memory.embedder import load_embedder
     from memory.store import MemoryStore
 
     check_name(name)
-    runtime = Settings(backend="echo", seeds_dir="").embedder
+    runtime = DataSettings().embedder
     embedder = await asyncio.to_thread(load_embedder, None, runtime)
     store = await MemoryStore.open(data_dir, embedder, passphrase)
     try:

@@ -236,7 +236,8 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         embedder.embed([text])
         embed_ms.append((time.perf_counter() - t0) * 1000)
-    vectors = {text: [product_vectors(c, embedder, text) for c in convs] for _, _, text in products}
+    texts = dict.fromkeys(text for _, _, text in products)  # each embedded text once, however many variants
+    vectors = {text: [product_vectors(c, embedder, text) for c in convs] for text in texts}
     corpora = [build(c, embedder, formats) for c in convs] if chosen else []
     qvecs = [embed_cached(embedder, [q.question for q in c.questions]) for c in convs]
     rows = []
