@@ -18,6 +18,7 @@ from app.services import Services, open_services
 from memory.accounts import AccountStore
 from memory.embedder import Embedder
 from memory.store import MemoryStore
+from persona.clock import Clock
 
 log = logging.getLogger(__name__)
 WEB_DIR = shipped("web")
@@ -31,6 +32,7 @@ def create_app(
     embedder: Embedder | None = None,
     accounts: AccountStore | None = None,
     services: Services | None = None,
+    clock: Clock | None = None,
 ) -> FastAPI:
     """Build the app. Nothing heavy happens here: models load in the lifespan, when the server starts.
 
@@ -41,7 +43,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         opened = services or await open_services(
-            settings, backend=backend, memory=memory, embedder=embedder, accounts=accounts
+            settings, backend=backend, memory=memory, embedder=embedder, accounts=accounts, clock=clock
         )
         app.state.services = opened
         log.info("Samantha is loaded (backend %s, model %s)", opened.backend.name, opened.model_name)

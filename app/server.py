@@ -19,6 +19,7 @@ from app.main import create_app
 from app.services import open_services
 from memory.embedder import Embedder
 from memory.store import MemoryStore
+from persona.clock import Clock
 from persona.errors import SamanthaError
 
 log = logging.getLogger(__name__)
@@ -81,12 +82,13 @@ class RunningServer:
         memory: MemoryStore | None = None,
         embedder: Embedder | None = None,
         port: int | None = None,
+        clock: Clock | None = None,
     ) -> RunningServer:
         """Start serving and return once the lifespan has loaded everything (port 0: any free port)."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((settings.host, settings.port if port is None else port))
-        app = create_app(settings, backend=backend, memory=memory, embedder=embedder)
+        app = create_app(settings, backend=backend, memory=memory, embedder=embedder, clock=clock)
         config = uvicorn_config(app, settings, log_level="warning")
         server = uvicorn.Server(config)
         task = asyncio.create_task(server.serve(sockets=[sock]))

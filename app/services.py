@@ -20,6 +20,7 @@ from memory.accounts import AccountStore
 from memory.embedder import Embedder, load_embedder
 from memory.seeds import ingest_seeds
 from memory.store import DB_FILE, MemoryStore
+from persona.clock import Clock, SystemClock
 from persona.errors import SamanthaError
 from persona.messages import GenParams
 from persona.persona import Persona, load_persona
@@ -53,6 +54,7 @@ class Services:
     learner: Learner = field(default_factory=Learner)
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0, 1))
     sockets: Counter[str] = field(default_factory=Counter)  # open chat sockets per user
+    clock: Clock = field(default_factory=SystemClock)  # the one "now": memory and the session read it
     owns_store: bool = True
     owns_backend: bool = True
     owns_accounts: bool = True
@@ -135,9 +137,10 @@ async def open_services(
     memory: MemoryStore | None = None,
     embedder: Embedder | None = None,
     accounts: AccountStore | None = None,
+    clock: Clock | None = None,
 ) -> Services:
     """Load the persona, memory (seeding it on first start), accounts and backend; injected parts are
-    borrowed.
+    borrowed. A `clock` (a scripted conversation's) replaces the machine's; an injected store keeps its own.
 
     The one start-up path: `samantha serve`, the in-process server and the tests all come through here,
     and every refusal is a SamanthaError whose message says what to do.
@@ -153,7 +156,7 @@ async def open_services(
         await asyncio.to_thread(lambda: db.connect(settings.data_dir / DB_FILE, passphrase).close())
         if embedder is None:
             embedder = await asyncio.to_thread(load_embedder, None, settings.embedder)
-        store = await MemoryStore.open(settings.data_dir, embedder, passphrase)
+        store = await MemoryStore.open(settings.data_dir, embedder, passphrase, clock=clock)
     try:
         users = accounts if accounts is not None else await AccountStore.open(settings.data_dir, passphrase)
     except BaseException:
@@ -179,6 +182,7 @@ async def open_services(
         backend=model,
         accounts=users,
         limiter=RateLimiter(settings.rate_limit, burst=10),
+        clock=store.clock,
         owns_store=memory is None,
         owns_backend=backend is None,
         owns_accounts=accounts is None,

@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from app.backends.base import Backend, BackendError
@@ -21,6 +21,7 @@ from persona.guard import ReplyGuard
 from persona.messages import GenParams, Message
 from persona.persona import Persona
 from persona.prompt import PromptMemory, PromptTurn, build_messages
+from persona.timesense import LastTalk, time_note
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,8 @@ class ChatSession:
         # cancel() has interrupted that wait.
         self._waiting: asyncio.Task[Any] | None = None
         self._interrupted = False
+        # The conversation before this one (read once, at hello: app/presence.py), for the time note.
+        self.last_talk: LastTalk | None = None
 
     def cancel(self) -> None:
         """Stop the reply in progress at its next delta (it is kept, marked interrupted)."""
@@ -121,7 +124,7 @@ class ChatSession:
 
         if history is None:
             history = [PromptTurn(t.role, t.text) for t in stored if t.id != said_id]
-        today = date.fromisoformat(said.created_at[:10]) if said else datetime.now().astimezone().date()
+        today = date.fromisoformat(said.created_at[:10]) if said else self.store.clock.now().date()
         # In a thread: a model's own tokenizer over a long prompt would hold the event loop.
         messages = await asyncio.to_thread(
             build_messages,
@@ -133,6 +136,7 @@ class ChatSession:
             today=today.isoformat(),
             count_tokens=self.backend.count_tokens,
             extra_system=extra_system,
+            time_line=time_note(self.store.clock.now(), self.last_talk),
         )
         parts: list[str] = []
         first_token_ms: float | None = None

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from datetime import datetime
 from pathlib import Path
 
 from memory import vault
+from persona.clock import Clock, SystemClock, iso
 from persona.errors import SamanthaError
 
 log = logging.getLogger(__name__)
@@ -102,6 +102,15 @@ MIGRATIONS: list[str] = [
     ALTER TABLE turns ADD COLUMN learned INTEGER NOT NULL DEFAULT 1;
     CREATE INDEX turns_unlearned ON turns (id) WHERE learned = 0;
     """,
+    # 6: a plan (kind 'plan') has a day it is due; after it she asks its follow_up once (then followed_up is
+    # set), unless the person said not to ask (hushed). memory/plans.py.
+    """
+    ALTER TABLE memories ADD COLUMN due TEXT;
+    ALTER TABLE memories ADD COLUMN followed_up TEXT;
+    ALTER TABLE memories ADD COLUMN hushed INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE memories ADD COLUMN follow_up TEXT;
+    CREATE INDEX memories_due ON memories (user, due) WHERE due IS NOT NULL;
+    """,
 ]
 
 
@@ -143,6 +152,6 @@ def connect(path: Path, passphrase: str | None = None) -> sqlite3.Connection:
 DB_FILE = "samantha.db"
 
 
-def now_iso() -> str:
-    """The current local time as the database stores times: ISO 8601 with offset, to the second."""
-    return datetime.now().astimezone().isoformat(timespec="seconds")
+def now_iso(clock: Clock | None = None) -> str:
+    """The clock's time (the machine's by default) as the database stores times: ISO 8601 with offset."""
+    return iso((clock or SystemClock()).now())

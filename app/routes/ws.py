@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from starlette.status import WS_1008_POLICY_VIOLATION
 
 from app.auth import AuthError, resolve_user
+from app.presence import greet
 from app.protocol import (
     Cancel,
     Delta,
@@ -101,6 +102,20 @@ async def still_allowed(services: Services, conn: Connection) -> bool:
         return False
 
 
+async def opening(services: Services, session: ChatSession) -> str:
+    """Her greeting (app/presence.py); one she offers unprompted is stored as her message."""
+    try:
+        await services.learner.settle(session.user)  # a plan just told, or hushed, is counted
+        greeting = await greet(services.store, services.persona, session.user, session.conversation)
+    except Exception as exc:  # a greeting is not worth a closed socket: fall back to the persona's
+        log.error("could not prepare a greeting for %s: %r", session.user, exc)
+        return services.persona.greeting
+    session.last_talk = greeting.last
+    if greeting.unprompted:
+        await services.store.log_turn(session.user, session.conversation, "assistant", greeting.text)
+    return greeting.text
+
+
 @router.websocket("/ws")
 async def chat_socket(websocket: WebSocket) -> None:
     """The chat protocol (docs/PROTOCOL.md): hello, then user/cancel/ping frames."""
@@ -159,10 +174,11 @@ async def chat_socket(websocket: WebSocket) -> None:
                     conn.token = frame.token
                     conversation = frame.conversation or uuid.uuid4().hex[:12]
                     conn.session = services.session(user, conversation)
+                    greeting = await opening(services, conn.session)
                     await conn.send(
                         Ready(
                             persona=services.persona.name,
-                            greeting=services.persona.greeting,
+                            greeting=greeting,
                             conversation=conversation,
                             backend=services.backend.name,
                         )
