@@ -124,6 +124,21 @@ class Settings(DataSettings):
         "SAMANTHA_PASSPHRASE or is asked for at start. A folder already encrypted is opened so anyway.",
     )
     max_sockets_per_user: int = Field(16, ge=1, le=10_000, description="Open chat sockets allowed per user.")
+    initiative: bool = Field(
+        True,
+        description="She may message first (a follow-up, a check-in) on an open socket; each person "
+        "can also turn it off for themselves (PUT /api/initiative).",
+    )
+    initiative_per_day: int = Field(1, ge=0, le=24, description="Unprompted messages a day, at most.")
+    quiet_hours: str = Field(
+        "22-8",
+        pattern=r"^([01]?\d|2[0-3])-([01]?\d|2[0-3])$",
+        description="Local hours with no unprompted messages, FROM-TO (24h), e.g. 22-8.",
+    )
+    check_in_days: float = Field(7.0, gt=0, description="Days of silence after which she checks in.")
+    initiative_interval: float = Field(
+        60.0, gt=0, le=86400, description="Seconds between two rounds of looking for messages that are due."
+    )
 
     @field_validator("seeds_dir", mode="before")
     @classmethod

@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from app.backends import Backend
 from app.config import Settings, shipped
 from app.guard import Guard, split_list
-from app.routes import api, ollama_api, openai_api, ws
+from app.routes import api, initiative, ollama_api, openai_api, ws
 from app.services import Services, open_services
 from memory.accounts import AccountStore
 from memory.embedder import Embedder
@@ -46,10 +46,14 @@ def create_app(
             settings, backend=backend, memory=memory, embedder=embedder, accounts=accounts, clock=clock
         )
         app.state.services = opened
+        opened.start_initiative()  # her unprompted messages (app/scheduler.py), stopped by aclose
         log.info("Samantha is loaded (backend %s, model %s)", opened.backend.name, opened.model_name)
         try:
             yield
         finally:
+            if opened.scheduler is not None:
+                await opened.scheduler.aclose()
+                opened.scheduler = None
             if services is None:
                 await opened.aclose()
 
@@ -68,6 +72,7 @@ def create_app(
         max_body_bytes=settings.max_request_bytes,
     )
     app.include_router(api.router)
+    app.include_router(initiative.router)
     app.include_router(ws.router)
     app.include_router(openai_api.router)
     app.include_router(ollama_api.router)

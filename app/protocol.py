@@ -120,6 +120,17 @@ class Pong(_ServerFrame):
     type: Literal["pong"] = "pong"
 
 
-ServerFrame = Annotated[Ready | Recalled | Delta | Done | ErrorFrame | Pong, Field(discriminator="type")]
+class Proactive(_ServerFrame):
+    """A message she sends unprompted (a follow-up, a check-in), already stored as her turn."""
+
+    type: Literal["proactive"] = "proactive"
+    text: str
+    reason: Literal["follow_up", "check_in"]
+    turn_id: int
+
+
+ServerFrame = Annotated[
+    Ready | Recalled | Delta | Done | ErrorFrame | Pong | Proactive, Field(discriminator="type")
+]
 # The one reading of a server frame: the terminal client, the script runner and the tests all use it.
 server_frame: TypeAdapter[ServerFrame] = TypeAdapter(ServerFrame)

@@ -13,6 +13,7 @@ from app.config import Settings
 from app.learning import Learner, learn
 from app.limits import RateLimiter
 from app.model_catalog import check_model_file
+from app.scheduler import InitiativeConfig, Outbox, Scheduler
 from app.session import ChatSession, TurnConfig
 from app.unlock import passphrase_for
 from memory import db
@@ -55,6 +56,8 @@ class Services:
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0, 1))
     sockets: Counter[str] = field(default_factory=Counter)  # open chat sockets per user
     clock: Clock = field(default_factory=SystemClock)  # the one "now": memory and the session read it
+    outbox: Outbox = field(default_factory=Outbox)  # open sockets her unprompted messages can reach
+    scheduler: Scheduler | None = None  # started by the app's lifespan (app/main.py)
     owns_store: bool = True
     owns_backend: bool = True
     owns_accounts: bool = True
@@ -98,8 +101,29 @@ class Services:
         """The model the backend runs, as people would name it."""
         return self.backend.model_name
 
+    def initiative(self) -> InitiativeConfig:
+        """Her initiative's knobs from the settings."""
+        s = self.settings
+        quiet_from, quiet_to = (int(h) for h in s.quiet_hours.split("-"))
+        return InitiativeConfig(
+            enabled=s.initiative,
+            per_day=s.initiative_per_day,
+            quiet_from=quiet_from,
+            quiet_to=quiet_to,
+            check_in_days=s.check_in_days,
+            interval_s=s.initiative_interval,
+        )
+
+    def start_initiative(self) -> None:
+        """Start the scheduler's rounds (in the running event loop)."""
+        if self.scheduler is None:
+            self.scheduler = Scheduler(self.store, self.outbox, self.initiative())
+            self.scheduler.start()
+
     async def aclose(self) -> None:
-        """Finish background learning, then release what this object opened."""
+        """Stop her initiative, finish background learning, then release what this object opened."""
+        if self.scheduler is not None:
+            await self.scheduler.aclose()
         await self.learner.aclose()
         if self.owns_backend:
             await self.backend.aclose()

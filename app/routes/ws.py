@@ -173,6 +173,8 @@ async def chat_socket(websocket: WebSocket) -> None:
                             sockets[conn.session.user] -= 1
                     conn.token = frame.token
                     conversation = frame.conversation or uuid.uuid4().hex[:12]
+                    if conn.session is not None:
+                        services.outbox.remove(conn.session.user, id(conn))
                     conn.session = services.session(user, conversation)
                     greeting = await opening(services, conn.session)
                     await conn.send(
@@ -183,6 +185,7 @@ async def chat_socket(websocket: WebSocket) -> None:
                             backend=services.backend.name,
                         )
                     )
+                    services.outbox.add(user, id(conn), conversation, conn.send)
                 case UserMessage():
                     if conn.session is None:
                         await conn.send(ErrorFrame(code="hello_first", message='send {"type":"hello"} first'))
@@ -212,5 +215,6 @@ async def chat_socket(websocket: WebSocket) -> None:
     finally:
         if conn.session is not None:
             sockets[conn.session.user] -= 1
+            services.outbox.remove(conn.session.user, id(conn))
         if conn.turn is not None:
             await conn.turn.close()

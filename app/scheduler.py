@@ -1,0 +1,136 @@
+"""Her initiative: a server-side task that prepares messages that are due and pushes them to open sockets.
+
+A round every `initiative_interval` seconds: for each person with a socket open, a follow-up on a plan
+whose day has passed or a check-in after a long silence, unless it is quiet hours, today's budget is
+spent, or the person turned it off. The message is stored in the conversation like any of hers, then
+sent as a `proactive` frame (docs/PROTOCOL.md). Nothing runs in a browser tab, and nothing here touches a
+reply: it only reads and writes small rows through the store's own threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from app.protocol import Proactive
+from memory import initiative, plans, timeline
+from memory.db import now_iso
+from memory.store import MemoryStore
+from persona.timesense import how_long, part_of_day, said_back
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[Proactive], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class InitiativeConfig:
+    """The knobs of her initiative (from Settings)."""
+
+    enabled: bool = True
+    per_day: int = 1  # unprompted messages a day, at most
+    quiet_from: int = 22  # local hour quiet hours start (inclusive)
+    quiet_to: int = 8  # local hour quiet hours end (exclusive)
+    check_in_days: float = 7.0  # a silence this long earns a check-in
+    interval_s: float = 60.0
+
+
+def is_quiet(now: datetime, config: InitiativeConfig) -> bool:
+    """Whether `now` falls in quiet hours (which may wrap past midnight)."""
+    start, end = config.quiet_from, config.quiet_to
+    return start <= now.hour < end if start < end else now.hour >= start or now.hour < end
+
+
+@dataclass
+class Outbox:
+    """The open sockets of each person, by conversation: where a due message can go right now."""
+
+    open: dict[str, dict[int, tuple[str, Send]]] = field(default_factory=lambda: defaultdict(dict))
+
+    def add(self, user: str, key: int, conversation: str, send: Send) -> None:
+        """A socket said hello: it can receive her messages."""
+        self.open[user][key] = (conversation, send)
+
+    def remove(self, user: str, key: int) -> None:
+        """A socket closed (or switched user)."""
+        self.open.get(user, {}).pop(key, None)
+        if user in self.open and not self.open[user]:
+            del self.open[user]
+
+
+async def due_message(store: MemoryStore, user: str, config: InitiativeConfig) -> tuple[str, str] | None:
+    """The message due for `user` now and why ("follow_up" or "check_in"); None if nothing is due or
+    allowed. A follow-up is marked asked here, so it goes out once."""
+    now = store.clock.now()
+    if not config.enabled or is_quiet(now, config) or await store.run_read(initiative.is_off, user):
+        return None
+    if await store.run_read(initiative.sent_on, user, now.date().isoformat()) >= config.per_day:
+        return None
+    for memory_id, question in await store.run_read(plans.due_follow_ups, user, now.date()):
+        if await store.run_write(plans.mark_followed_up, memory_id, now_iso(store.clock)):
+            return question, "follow_up"
+    last = await store.run_read(timeline.last_talk, user, "")
+    if last is None:
+        return None
+    gap = (now - datetime.fromisoformat(last[0])).total_seconds()
+    if gap < config.check_in_days * 86400:
+        return None
+    about = f" I keep thinking about what you told me: {said_back(last[1], 14)}." if last[1] else ""
+    spoken = how_long(gap) or "a while"
+    return (
+        f"It's been {spoken}, and this {part_of_day(now)} I thought of you.{about} How are you?",
+        "check_in",
+    )
+
+
+class Scheduler:
+    """The round, on a timer, inside the server's lifespan."""
+
+    def __init__(self, store: MemoryStore, outbox: Outbox, config: InitiativeConfig) -> None:
+        self.store = store
+        self.outbox = outbox
+        self.config = config
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Begin the rounds (a task of the running loop)."""
+        if self.config.enabled and self._task is None:
+            self._task = asyncio.create_task(self._run(), name="initiative")
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.interval_s)
+            try:
+                await self.round()
+            except Exception as exc:  # one bad round must not end her initiative for good
+                log.error("initiative round failed: %r", exc)
+
+    async def round(self) -> int:
+        """One pass over the people with an open socket; how many messages went out."""
+        sent = 0
+        for user, sockets in list(self.outbox.open.items()):
+            due = await due_message(self.store, user, self.config)
+            if due is None or not sockets:
+                continue
+            text, reason = due
+            day = self.store.clock.now().date().isoformat()
+            await self.store.run_write(initiative.count_sent, user, day)
+            for conversation, send in {c: s for c, s in sockets.values()}.items():
+                turn = await self.store.log_turn(user, conversation, "assistant", text)
+                try:
+                    await send(Proactive(text=text, reason=reason, turn_id=turn.id))
+                except Exception as exc:  # a socket closing mid-send: the message is stored anyway
+                    log.info("could not push to %s: %r", user, exc)
+            sent += 1
+        return sent
+
+    async def aclose(self) -> None:
+        """Stop the rounds."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
