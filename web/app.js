@@ -71,12 +71,13 @@ function showState({ state: name, delayMs }) {
 
 // -- the conversation on screen ---------------------------------------------------------------------
 
-/** Clear the log down to her card and greeting. */
-function resetLog() {
+/** Clear the log down to her card and greeting (unless the conversation already holds it, stored). */
+function resetLog(turns = []) {
   ui.log.replaceChildren();
   if (state.persona) ui.log.append(personaCard(state.persona));
   const greeting = state.greeting || state.persona?.greeting;
-  if (greeting) ui.log.append(messageEl({ role: "assistant", text: greeting }, { stamp: false }));
+  const stored = turns.some((t) => t.role === "assistant" && t.text === greeting);
+  if (greeting && !stored) ui.log.append(messageEl({ role: "assistant", text: greeting }, { stamp: false }));
 }
 
 async function showHistory(conversation) {
@@ -86,7 +87,7 @@ async function showHistory(conversation) {
   try {
     const turns = await api.turns(conversation);
     if (generation !== state.historyGeneration) return;
-    resetLog();
+    resetLog(turns);
     for (const turn of turns) ui.log.append(messageEl(turn));
   } catch (error) {
     if (generation !== state.historyGeneration) return;
@@ -239,6 +240,17 @@ function onFrame(frame) {
       if (turn) showTurnError(turn, frame);
       else notify(frame.message);
       break;
+    case "proactive": {
+      // She wrote first (a follow-up, a check-in): already stored as her turn on the server.
+      const stamp = new Date().toISOString();
+      const li = messageEl({ role: "assistant", text: frame.text, id: frame.turn_id, created_at: stamp });
+      li.classList.add("msg--proactive");
+      li.querySelector(".meta").append(el("span", "tag", "she wrote first"));
+      ui.log.append(li);
+      announce(`Samantha: ${frame.text}`);
+      scrollToEnd();
+      break;
+    }
   }
 }
 

@@ -1,0 +1,40 @@
+"""Her initiative in real Chromium: a follow-up she sends first appears in the page, and stays after a reload."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from app.backends.scripted import EchoBackend
+from app.config import Settings
+from app.server import RunningServer
+from persona.clock import SetClock
+from tests.browser.browser_harness import ChatPage, Servers
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_follow_up_she_sends_first_shows_in_the_page(page: Page, servers: Servers) -> None:
+    clock = SetClock(datetime(2026, 11, 30, 10, 0))  # a Monday
+    settings = Settings(backend="echo", data_dir=servers.data_dir, seeds_dir="", initiative_interval=0.05)
+    server = servers.loop.run(
+        RunningServer.start(settings, backend=EchoBackend(), embedder=servers.embedder, port=0, clock=clock)
+    )
+    servers.running.append(server)
+    chat = ChatPage(page, server.url).open()
+    chat.say("My exam is on Wednesday.")
+    chat.say("Wish me luck.")
+    expect(page.locator(".msg--proactive")).to_have_count(0)
+
+    clock.set(datetime(2026, 12, 3, 10, 0))  # Thursday: she asks, unprompted
+    pushed = page.locator(".msg--proactive")
+    expect(pushed).to_have_count(1)
+    expect(pushed.locator(".bubble")).to_have_text("How did Wednesday's exam go?")
+    expect(pushed.locator(".meta")).to_contain_text("she wrote first")
+    expect(page.locator("#announcer")).to_contain_text("How did Wednesday's exam go?")
+
+    page.reload()  # stored as her message: still there, once
+    chat.wait_connected()
+    expect(page.locator(".msg--her .bubble", has_text="How did Wednesday's exam go?")).to_have_count(1)
