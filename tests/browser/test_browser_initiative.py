@@ -1,4 +1,4 @@
-"""Her initiative in real Chromium: a follow-up she sends first appears in the page, and stays after a reload."""
+"""Her initiative in real Chromium: a message she sends first appears in the page and stays after a reload."""
 
 from __future__ import annotations
 
