@@ -136,6 +136,9 @@ class Settings(DataSettings):
         description="Local hours with no unprompted messages, FROM-TO (24h), e.g. 22-8.",
     )
     check_in_days: float = Field(7.0, gt=0, description="Days of silence after which she checks in.")
+    journal_after_minutes: float = Field(
+        30.0, gt=0, description="Minutes a conversation stays quiet before she writes it up in her journal."
+    )
     initiative_interval: float = Field(
         60.0, gt=0, le=86400, description="Seconds between two rounds of looking for messages that are due."
     )

@@ -1,6 +1,7 @@
 """Her initiative: a server-side task that prepares messages that are due and pushes them to open sockets.
 
-A round every `initiative_interval` seconds: for each person with a socket open, a follow-up on a plan
+A round every `initiative_interval` seconds: quiet conversations go into her journal (app/journal.py), and
+for each person with a socket open, a follow-up on a plan
 whose day has passed or a check-in after a long silence, unless it is quiet hours, today's budget is
 spent, or the person turned it off. The message is stored in the conversation like any of hers, then
 sent as a `proactive` frame (docs/PROTOCOL.md). Nothing runs in a browser tab, and nothing here touches a
@@ -90,15 +91,22 @@ async def due_message(store: MemoryStore, user: str, config: InitiativeConfig) -
 class Scheduler:
     """The round, on a timer, inside the server's lifespan."""
 
-    def __init__(self, store: MemoryStore, outbox: Outbox, config: InitiativeConfig) -> None:
+    def __init__(
+        self,
+        store: MemoryStore,
+        outbox: Outbox,
+        config: InitiativeConfig,
+        journal: Callable[[], Awaitable[int]] | None = None,
+    ) -> None:
         self.store = store
         self.outbox = outbox
         self.config = config
+        self.journal = journal  # writes up quiet conversations (app/journal.py), each round
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         """Begin the rounds (a task of the running loop)."""
-        if self.config.enabled and self._task is None:
+        if self._task is None:
             self._task = asyncio.create_task(self._run(), name="initiative")
 
     async def _run(self) -> None:
@@ -110,7 +118,9 @@ class Scheduler:
                 log.error("initiative round failed: %r", exc)
 
     async def round(self) -> int:
-        """One pass over the people with an open socket; how many messages went out."""
+        """One pass: her journal, then the people with an open socket; how many messages went out."""
+        if self.journal is not None:
+            await self.journal()
         sent = 0
         for user, sockets in list(self.outbox.open.items()):
             due = await due_message(self.store, user, self.config)

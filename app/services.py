@@ -7,9 +7,11 @@ import ipaddress
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from app.backends import Backend, create_backend
 from app.config import Settings
+from app.journal import model_for_journal, write_due
 from app.learning import Learner, learn
 from app.limits import RateLimiter
 from app.model_catalog import check_model_file
@@ -117,8 +119,14 @@ class Services:
     def start_initiative(self) -> None:
         """Start the scheduler's rounds (in the running event loop)."""
         if self.scheduler is None:
-            self.scheduler = Scheduler(self.store, self.outbox, self.initiative())
+            self.scheduler = Scheduler(self.store, self.outbox, self.initiative(), self.write_journal)
             self.scheduler.start()
+
+    async def write_journal(self, user: str | None = None, *, rules_only: bool = False) -> int:
+        """Write up conversations gone quiet (one user's or all); the model only when nobody is connected."""
+        model = None if rules_only else model_for_journal(self.backend, sum(self.sockets.values()) > 0)
+        quiet = timedelta(minutes=self.settings.journal_after_minutes)
+        return await write_due(self.store, model, quiet, user)
 
     async def aclose(self) -> None:
         """Stop her initiative, finish background learning, then release what this object opened."""

@@ -106,6 +106,9 @@ async def opening(services: Services, session: ChatSession) -> str:
     """Her greeting (app/presence.py); one she offers unprompted is stored as her message."""
     try:
         await services.learner.settle(session.user)  # a plan just told, or hushed, is counted
+        # Her journal catches up on this person's quiet conversations (by rules: fast, and the model stays
+        # free for the reply); the first turn's recall waits for it, so an entry can be recalled at once.
+        services.learner.spawn(session.user, _journal(services, session.user))
         greeting = await greet(services.store, services.persona, session.user, session.conversation)
     except Exception as exc:  # a greeting is not worth a closed socket: fall back to the persona's
         log.error("could not prepare a greeting for %s: %r", session.user, exc)
@@ -114,6 +117,13 @@ async def opening(services: Services, session: ChatSession) -> str:
     if greeting.unprompted:
         await services.store.log_turn(session.user, session.conversation, "assistant", greeting.text)
     return greeting.text
+
+
+async def _journal(services: Services, user: str) -> None:
+    try:
+        await services.write_journal(user, rules_only=True)
+    except Exception as exc:  # best effort, like all learning
+        log.error("could not write the journal for %s: %r", user, exc)
 
 
 @router.websocket("/ws")
