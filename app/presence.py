@@ -12,14 +12,16 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from memory import plans, timeline
+from app.protocol import MoodOut
+from memory import mood, plans, timeline
 from memory.db import now_iso
 from memory.extract import importance
 from memory.models import Turn
+from memory.mood import faded
 from memory.store import MemoryStore
 from memory.write import NewMemory
 from persona.persona import Persona
-from persona.timesense import LastTalk, how_long, part_of_day, said_back
+from persona.timesense import LastTalk, first_sentence, how_long, part_of_day, said_back
 
 log = logging.getLogger(__name__)
 
@@ -86,3 +88,50 @@ async def learn_plans(store: MemoryStore, said: Turn) -> None:
                 await store.run_write(plans.set_due, memory.id, plan.due, plan.follow_up)
     except Exception as exc:  # best effort, like all learning: the turn itself is already stored
         log.error("could not keep the plans in turn %d: %r", said.id, exc)
+
+
+async def learn_mood(store: MemoryStore, said: Turn) -> None:
+    """Let news in what the person said move her mood (rules), with its cause and the turn behind it."""
+    moved = mood.react(said.text)
+    if moved is None:
+        return
+    cause = f'you told me "{first_sentence(said.text, 16)}"'
+    try:
+        await store.run_write(mood.record, said.user, said.created_at, *moved, cause, said.id)
+    except Exception as exc:  # best effort, like all learning
+        log.error("could not record her mood after turn %d: %r", said.id, exc)
+
+
+async def current_mood(store: MemoryStore, user: str) -> mood.Mood | None:
+    """Her mood with this person now (faded by time); None when she is simply calm."""
+    last = await store.run_read(mood.latest, user)
+    if last is None:
+        return None
+    now = faded(last, store.clock.now())
+    return None if now.word == "calm" else now
+
+
+def mood_line(now: mood.Mood, at: datetime) -> str:
+    """Her mood as a sentence of her notes, so it colours her tone (never the subject of the reply)."""
+    ago = how_long((at - datetime.fromisoformat(now.since)).total_seconds())
+    return (
+        f"You feel {now.word}, because {now.cause}{f' ({ago} ago)' if ago else ''}. Let it colour your "
+        "tone gently; the conversation is about them, not your mood."
+    )
+
+
+async def mood_for_turn(store: MemoryStore, user: str, text: str) -> mood.Mood | None:
+    """Her mood as she answers `text`: moved by news in it at once (the rules are microseconds), else
+    as it was, faded. Learning records the change after the reply."""
+    moved = mood.react(text)
+    if moved is not None:
+        cause = f'you told me "{first_sentence(text, 16)}"'
+        return mood.Mood(*moved, cause, store.clock.now().isoformat(timespec="seconds"))
+    return await current_mood(store, user)
+
+
+def mood_out(now: mood.Mood | None) -> MoodOut | None:
+    """Her mood as the page shows it (None: calm)."""
+    if now is None:
+        return None
+    return MoodOut(word=now.word, valence=now.valence, energy=now.energy, cause=now.cause, since=now.since)

@@ -56,12 +56,23 @@ client_frame = TypeAdapter(ClientFrame)
 # Server -> client
 
 
+class MoodOut(_ServerFrame):
+    """Her mood with this person (memory/mood.py): a word, the two numbers in [-1, 1], and why."""
+
+    word: str
+    valence: float
+    energy: float
+    cause: str
+    since: str
+
+
 class Ready(_ServerFrame):
     type: Literal["ready"] = "ready"
     persona: str
     greeting: str
     conversation: str
     backend: str
+    mood: MoodOut | None = None
 
 
 class ScoreParts(_ServerFrame):
@@ -93,6 +104,7 @@ class RecalledMemory(_ServerFrame):
 class Recalled(_ServerFrame):
     type: Literal["recalled"] = "recalled"
     memories: list[RecalledMemory]
+    mood: MoodOut | None = None  # how she feels as she answers (None: calm)
 
 
 class Delta(_ServerFrame):

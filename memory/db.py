@@ -111,6 +111,14 @@ MIGRATIONS: list[str] = [
     ALTER TABLE memories ADD COLUMN follow_up TEXT;
     CREATE INDEX memories_due ON memories (user, due) WHERE due IS NOT NULL;
     """,
+    # 7: her mood: each change with its cause and the turn that caused it (memory/mood.py); it fades with
+    # time when read, so nothing needs to rewrite it.
+    """
+    CREATE TABLE moods (
+        id INTEGER PRIMARY KEY, user TEXT NOT NULL, at TEXT NOT NULL, valence REAL NOT NULL,
+        energy REAL NOT NULL, cause TEXT NOT NULL, turn_id INTEGER);
+    CREATE INDEX moods_by_user ON moods (user, id);
+    """,
 ]
 
 

@@ -68,6 +68,8 @@ def turns(
         if after is not None and after["role"] == "assistant":
             answers.append(after["id"])
     removed = write.delete_turns(conn, user, turn_ids)
+    # Her mood quotes its cause: a mood set by a forgotten turn goes with it.
+    conn.execute(f"DELETE FROM moods WHERE user = ? AND turn_id IN ({marks})", (user, *turn_ids))
     quoting = replies_quoting(conn, user, forgotten)
     replies = sorted(set(answers) | set(quoting))
     if replies:
@@ -135,6 +137,7 @@ def everything(conn: sqlite3.Connection, user: str) -> int:
     memories = conn.execute("DELETE FROM memories WHERE user = ?", (user,)).rowcount
     conn.execute("DELETE FROM turns WHERE user = ?", (user,))
     conn.execute("DELETE FROM conversations WHERE user = ?", (user,))
+    conn.execute("DELETE FROM moods WHERE user = ?", (user,))
     scrub(conn)
     return int(memories)
 

@@ -202,8 +202,20 @@ function paintReply() {
   });
 }
 
+/** Her mood with its cause, beside her name (hidden while she is simply calm). */
+function showMood(mood) {
+  const box = document.getElementById("mood");
+  box.hidden = !mood;
+  if (!mood) return;
+  box.dataset.mood = mood.word;
+  box.textContent = `Feeling ${mood.word}`;
+  box.title = `Why: ${mood.cause}`;
+  box.append(el("span", "sr-only", ` because ${mood.cause}`));
+}
+
 function onFrame(frame) {
   const turn = state.turn;
+  if (frame.type === "ready" || frame.type === "recalled") showMood(frame.mood);
   switch (frame.type) {
     case "ready":
       state.greeting = frame.greeting;

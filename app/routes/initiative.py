@@ -1,10 +1,12 @@
-"""Her initiative, per person: whether she may message first (GET and PUT /api/initiative)."""
+"""Her inner life, per person: whether she may message first (GET and PUT /api/initiative), her mood."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.presence import current_mood, mood_out
+from app.protocol import MoodOut
 from app.routes.deps import ServicesDep, UserDep
 from memory import initiative
 
@@ -33,6 +35,12 @@ async def _state(services: ServicesDep, user: str) -> InitiativeState:
     return InitiativeState(
         enabled=s.initiative and not off, per_day=s.initiative_per_day, quiet_hours=s.quiet_hours
     )
+
+
+@router.get("/api/mood", tags=["initiative"])
+async def get_mood(services: ServicesDep, user: UserDep) -> MoodOut | None:
+    """How she feels with you now and why (null: simply calm); it fades with time."""
+    return mood_out(await current_mood(services.store, user))
 
 
 @router.get("/api/initiative", tags=["initiative"])

@@ -13,12 +13,13 @@ from pydantic import ValidationError
 from starlette.status import WS_1008_POLICY_VIOLATION
 
 from app.auth import AuthError, resolve_user
-from app.presence import greet
+from app.presence import current_mood, greet, mood_out
 from app.protocol import (
     Cancel,
     Delta,
     ErrorFrame,
     Hello,
+    MoodOut,
     Ping,
     Pong,
     Ready,
@@ -102,21 +103,22 @@ async def still_allowed(services: Services, conn: Connection) -> bool:
         return False
 
 
-async def opening(services: Services, session: ChatSession) -> str:
-    """Her greeting (app/presence.py); one she offers unprompted is stored as her message."""
+async def opening(services: Services, session: ChatSession) -> tuple[str, MoodOut | None]:
+    """Her greeting and mood (app/presence.py); a greeting she offers unprompted is stored as her message."""
     try:
         await services.learner.settle(session.user)  # a plan just told, or hushed, is counted
         # Her journal catches up on this person's quiet conversations (by rules: fast, and the model stays
         # free for the reply); the first turn's recall waits for it, so an entry can be recalled at once.
         services.learner.spawn(session.user, _journal(services, session.user))
         greeting = await greet(services.store, services.persona, session.user, session.conversation)
+        mood = mood_out(await current_mood(services.store, session.user))
     except Exception as exc:  # a greeting is not worth a closed socket: fall back to the persona's
         log.error("could not prepare a greeting for %s: %r", session.user, exc)
-        return services.persona.greeting
+        return services.persona.greeting, None
     session.last_talk = greeting.last
     if greeting.unprompted:
         await services.store.log_turn(session.user, session.conversation, "assistant", greeting.text)
-    return greeting.text
+    return greeting.text, mood
 
 
 async def _journal(services: Services, user: str) -> None:
@@ -186,11 +188,12 @@ async def chat_socket(websocket: WebSocket) -> None:
                     if conn.session is not None:
                         services.outbox.remove(conn.session.user, id(conn))
                     conn.session = services.session(user, conversation)
-                    greeting = await opening(services, conn.session)
+                    greeting, mood = await opening(services, conn.session)
                     await conn.send(
                         Ready(
                             persona=services.persona.name,
                             greeting=greeting,
+                            mood=mood,
                             conversation=conversation,
                             backend=services.backend.name,
                         )

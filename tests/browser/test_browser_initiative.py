@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -38,3 +38,36 @@ def test_a_follow_up_she_sends_first_shows_in_the_page(page: Page, servers: Serv
     page.reload()  # stored as her message: still there, once
     chat.wait_connected()
     expect(page.locator(".msg--her .bubble", has_text="How did Wednesday's exam go?")).to_have_count(1)
+
+
+def test_her_mood_shows_with_its_cause_and_her_journal_can_be_read_and_forgotten(
+    page: Page, servers: Servers
+) -> None:
+    clock = SetClock(datetime(2026, 11, 30, 18, 0))
+    settings = Settings(backend="echo", data_dir=servers.data_dir, seeds_dir="", initiative_interval=0.05)
+    server = servers.loop.run(
+        RunningServer.start(settings, backend=EchoBackend(), embedder=servers.embedder, port=0, clock=clock)
+    )
+    servers.running.append(server)
+    chat = ChatPage(page, server.url).open()
+    mood = page.locator("#mood")
+    expect(mood).to_be_hidden()  # calm
+    chat.say("My dog Pepper died this morning.")
+    expect(mood).to_be_visible()
+    expect(mood).to_contain_text("Feeling sad")
+    expect(mood).to_have_attribute("title", 'Why: you told me "My dog Pepper died this morning"')
+
+    clock.advance(timedelta(days=2))  # the conversation is quiet: the scheduler writes it up; the mood fades
+    page.locator("#new-chat").click()
+    chat.wait_connected()
+    expect(mood).to_be_hidden()
+    page.get_by_role("button", name="Memories").click()
+    view = page.get_by_role("dialog", name="What she remembers")
+    view.get_by_label("Kind of memory").select_option(label="Her journal")
+    entry = view.locator(".memory").filter(has_text="My journal")
+    expect(entry).to_have_count(1)
+    expect(entry).to_contain_text("My dog Pepper died this morning")
+    forget = entry.get_by_role("button")
+    forget.click()
+    forget.click()
+    expect(view.locator(".memory").filter(has_text="My journal")).to_have_count(0)
