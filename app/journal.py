@@ -14,7 +14,8 @@ import re
 from datetime import timedelta
 
 from app.backends.base import Backend
-from memory import journal, plans
+from memory import journal, plans, selfmodel
+from memory.db import now_iso
 from memory.extract import importance
 from memory.store import MemoryStore
 from persona.clock import iso
@@ -98,6 +99,8 @@ async def write_entry(
     if not await store.run_write(journal.mark_written, user, conversation):
         return None
     await store.remember(user, text, kind="reflection", source=said_ids, importance=0.6)
+    # A theme come back across her entries may change her a little: proposed, for the person to decide.
+    await store.run_write(selfmodel.propose, user, now_iso(store.clock))
     return text
 
 

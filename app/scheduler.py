@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from app.protocol import Proactive
-from memory import initiative, plans, timeline
+from memory import initiative, plans
 from memory.db import now_iso
 from memory.store import MemoryStore
 from persona.timesense import how_long, part_of_day, said_back
@@ -67,14 +67,15 @@ async def due_message(store: MemoryStore, user: str, config: InitiativeConfig) -
     """The message due for `user` now and why ("follow_up" or "check_in"); None if nothing is due or
     allowed. A follow-up is marked asked here, so it goes out once."""
     now = store.clock.now()
-    if not config.enabled or is_quiet(now, config) or await store.run_read(initiative.is_off, user):
+    if not config.enabled or is_quiet(now, config):
         return None
-    if await store.run_read(initiative.sent_on, user, now.date().isoformat()) >= config.per_day:
+    # One trip to a reader for all a round needs to know of this person (bench/RESULTS.md: inner life).
+    off, sent, due, last = await store.run_read(initiative.round_facts, user, now.date().isoformat())
+    if off or sent >= config.per_day:
         return None
-    for memory_id, question in await store.run_read(plans.due_follow_ups, user, now.date()):
+    for memory_id, question in due:
         if await store.run_write(plans.mark_followed_up, memory_id, now_iso(store.clock)):
             return question, "follow_up"
-    last = await store.run_read(timeline.last_talk, user, "")
     if last is None:
         return None
     gap = (now - datetime.fromisoformat(last[0])).total_seconds()

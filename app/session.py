@@ -40,6 +40,15 @@ class TurnConfig:
     max_words: int = 80  # a reply ends at the first sentence end past this many words
 
 
+def grown_text(grown: Sequence[str], extra_system: str | None) -> str | None:
+    """Her kept self-model after the fixed persona (then a client's own system text, if any)."""
+    if not grown:
+        return extra_system
+    lines = "\n".join(f"- {g}" for g in grown)
+    mine = f"Who you have become with them (they kept it; your values and boundaries never change):\n{lines}"
+    return f"{mine}\n\n{extra_system}" if extra_system else mine
+
+
 def recalled_frame(recalled: Sequence[RecalledMemoryValue], mood: Mood | None = None) -> Recalled:
     """The `recalled` frame: each memory with its score and the parts of it, and her mood."""
     return Recalled(memories=[RecalledMemory.of(r) for r in recalled], mood=mood_out(mood))
@@ -73,6 +82,8 @@ class ChatSession:
         self._interrupted = False
         # The conversation before this one (read once, at hello: app/presence.py), for the time note.
         self.last_talk: LastTalk | None = None
+        # Who she has become with this person (kept changes of her self-model), read once at hello.
+        self.grown: list[str] = []
 
     def cancel(self) -> None:
         """Stop the reply in progress at its next delta (it is kept, marked interrupted)."""
@@ -143,7 +154,7 @@ class ChatSession:
             budget=self.config.context_tokens - self.config.params.max_tokens,
             today=today.isoformat(),
             count_tokens=self.backend.count_tokens,
-            extra_system=extra_system,
+            extra_system=grown_text(self.grown, extra_system),
             time_line=self._time_line(mood),
         )
         parts: list[str] = []

@@ -119,6 +119,17 @@ MIGRATIONS: list[str] = [
         energy REAL NOT NULL, cause TEXT NOT NULL, turn_id INTEGER);
     CREATE INDEX moods_by_user ON moods (user, id);
     """,
+    # 8: her self-model: things she has come to like, think or wonder, proposed from her journal and kept
+    # or undone by the person; every row stays, as the history of who she became (memory/selfmodel.py).
+    """
+    CREATE TABLE self_notes (
+        id INTEGER PRIMARY KEY, user TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('like', 'think', 'wonder')),
+        text TEXT NOT NULL, narration TEXT NOT NULL, theme TEXT NOT NULL, sources TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'proposed' CHECK (status IN ('proposed', 'kept', 'undone')),
+        created_at TEXT NOT NULL, decided_at TEXT);
+    CREATE UNIQUE INDEX self_notes_by_theme ON self_notes (user, theme);
+    """,
 ]
 
 

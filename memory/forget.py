@@ -43,6 +43,11 @@ def memory(conn: sqlite3.Connection, user: str, memory_id: int) -> list[int] | N
             r[0] for r in conn.execute("SELECT turn_id FROM memory_sources WHERE memory_id = ?", (memory_id,))
         ]
     conn.execute("DELETE FROM memories WHERE id = ?", (memory_id,))
+    # What she became from a forgotten journal entry goes with it (memory/selfmodel.py cites its entries).
+    conn.execute(
+        "DELETE FROM self_notes WHERE user = ? AND EXISTS (SELECT 1 FROM json_each(sources) WHERE value = ?)",
+        (user, memory_id),
+    )
     return sorted({memory_id, *turns(conn, user, turn_ids, also=[row["text"]])})
 
 
@@ -138,6 +143,7 @@ def everything(conn: sqlite3.Connection, user: str) -> int:
     conn.execute("DELETE FROM turns WHERE user = ?", (user,))
     conn.execute("DELETE FROM conversations WHERE user = ?", (user,))
     conn.execute("DELETE FROM moods WHERE user = ?", (user,))
+    conn.execute("DELETE FROM self_notes WHERE user = ?", (user,))
     scrub(conn)
     return int(memories)
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import date
+
+from memory import plans, timeline
 
 _OFF = "initiative-off:"  # meta key per user: present when the person turned her messages off
 _SENT = "initiative-sent:"  # meta key per user: "<local day> <count>" of unprompted messages that day
@@ -39,3 +42,16 @@ def count_sent(conn: sqlite3.Connection, user: str, day: str) -> None:
 def users_with_turns(conn: sqlite3.Connection) -> list[str]:
     """Every person who has talked to her (the scheduler's round)."""
     return [r[0] for r in conn.execute("SELECT DISTINCT user FROM conversations ORDER BY user")]
+
+
+def round_facts(
+    conn: sqlite3.Connection, user: str, day: str
+) -> tuple[bool, int, list[tuple[int, str]], tuple[str, str | None] | None]:
+    """What a round needs to know of one person, in one trip to a reader: off, sent today, the plans due,
+    and the last talk (memory/plans.py, memory/timeline.py)."""
+    return (
+        is_off(conn, user),
+        sent_on(conn, user, day),
+        plans.due_follow_ups(conn, user, date.fromisoformat(day)),
+        timeline.last_talk(conn, user, ""),
+    )

@@ -31,6 +31,7 @@ from app.routes.deps import get_services
 from app.services import Services
 from app.session import ChatSession
 from app.turn_runner import TurnRunner
+from memory import selfmodel
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -112,6 +113,7 @@ async def opening(services: Services, session: ChatSession) -> tuple[str, MoodOu
         services.learner.spawn(session.user, _journal(services, session.user))
         greeting = await greet(services.store, services.persona, session.user, session.conversation)
         mood = mood_out(await current_mood(services.store, session.user))
+        session.grown = await services.store.run_read(selfmodel.kept, session.user)
     except Exception as exc:  # a greeting is not worth a closed socket: fall back to the persona's
         log.error("could not prepare a greeting for %s: %r", session.user, exc)
         return services.persona.greeting, None
