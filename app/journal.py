@@ -18,6 +18,7 @@ from memory import journal, plans, selfmodel
 from memory.db import now_iso
 from memory.extract import importance
 from memory.store import MemoryStore
+from memory.write import NewMemory
 from persona.clock import iso
 from persona.messages import GenParams, Message
 from persona.prompt import clean
@@ -98,7 +99,9 @@ async def write_entry(
     text = f"{heading} {entry or by_rules(said, facts, follow_ups)}"
     if not await store.run_write(journal.mark_written, user, conversation):
         return None
-    await store.remember(user, text, kind="reflection", source=said_ids, importance=0.6)
+    # Not de-duplicated: entries share their frame, and two close days are still two days of her life.
+    entry_memory = NewMemory(text, "reflection", 0.6, tuple(said_ids))
+    await store.remember_batch(user, [entry_memory], dedupe=False)
     # A theme come back across her entries may change her a little: proposed, for the person to decide.
     await store.run_write(selfmodel.propose, user, now_iso(store.clock))
     return text

@@ -6,6 +6,7 @@ import { ConversationList } from "./conversations.js";
 import { forgetWithConfirm, MemoryView } from "./memories.js";
 import { el, markInterrupted, messageEl, personaCard, recalledEl, setBubbleText } from "./render.js";
 import { announce, autosize, clearNotice, notify, scrollToEnd, wireDialogs } from "./page.js";
+import { SelfView } from "./self.js";
 import { ChatSocket } from "./socket.js";
 import { setupVoice } from "./voice.js";
 
@@ -305,7 +306,11 @@ ui.input.addEventListener("input", () => autosize(ui.input));
 ui.stop.addEventListener("click", stop);
 $("new-chat").addEventListener("click", () => openConversation(null));
 $("open-conversations").addEventListener("click", () => conversationList.open());
-$("open-memories").addEventListener("click", () => memoryView.open());
+const selfView = new SelfView($("self-list"));
+$("open-memories").addEventListener("click", () => {
+  memoryView.open();
+  selfView.refresh();
+});
 wireDialogs();
 
 socket.addEventListener("state", (event) => showState(event.detail));

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -71,3 +72,39 @@ def test_her_mood_shows_with_its_cause_and_her_journal_can_be_read_and_forgotten
     forget.click()
     forget.click()
     expect(view.locator(".memory").filter(has_text="My journal")).to_have_count(0)
+
+
+def test_a_change_of_her_self_model_is_kept_and_another_undone_in_the_page(
+    page: Page, servers: Servers
+) -> None:
+    clock = SetClock(datetime(2026, 11, 30, 18, 0))
+    settings = Settings(backend="echo", data_dir=servers.data_dir, seeds_dir="")
+    server = servers.loop.run(
+        RunningServer.start(settings, backend=EchoBackend(), embedder=servers.embedder, port=0, clock=clock)
+    )
+    servers.running.append(server)
+    chat = ChatPage(page, server.url).open()
+    said = [
+        "I started a pottery class.",
+        "Pottery again, my bowl collapsed.",
+        "Climbing with Jonas.",
+        "Jonas and climbing.",
+    ]
+    for text in [*said, "Hello again."]:
+        chat.say(text)
+        clock.advance(timedelta(days=1))  # the next conversation writes this one up in her journal
+        page.locator("#new-chat").click()
+        chat.wait_connected()
+    chat.say("Hi.")  # its recall waits for the journal and her proposals
+    page.get_by_role("button", name="Memories").click()
+    view = page.get_by_role("dialog", name="What she remembers")
+    section = view.get_by_role("region", name="Who she is becoming")
+    expect(section.locator(".self-note")).to_have_count(3)
+    pottery = section.locator(".self-note").filter(has_text="wondering about pottery")
+    expect(pottery).to_contain_text("You keep coming back to pottery")
+    pottery.get_by_role("button", name="Keep: I find myself wondering about pottery.").click()
+    expect(pottery).to_contain_text("you kept this")
+    climbing = section.locator(".self-note").filter(has_text="wondering about climbing")
+    climbing.get_by_role("button", name="Undo: I find myself wondering about climbing.").click()
+    expect(climbing).to_contain_text("you undid this")  # still listed: the history
+    expect(climbing).to_have_class(re.compile("self-note--undone"))
