@@ -74,3 +74,21 @@ async def test_budget_quiet_hours_and_the_off_switch_hold_her_back(life) -> None
         assert (await http.put("/api/initiative", json={"enabled": "maybe"})).status_code == 422
         await http.put("/api/initiative", json={"enabled": True})
     assert [f["text"] for f in await pushed(chat)] == ["How did your brother's party go?"]
+
+
+async def test_a_long_silence_with_her_page_open_earns_one_check_in(life) -> None:  # type: ignore[no-untyped-def]
+    server, clock = life
+    chat = Chat(await connect(server.ws_url))
+    await chat.hello("open-tab")
+    await chat.turn("My sister Anna moved to Oslo last month.")
+    clock.set(datetime(2026, 12, 5, 10, 0))  # five days: not yet
+    assert await pushed(chat, 0.3) == []
+    clock.set(datetime(2026, 12, 8, 11, 0))  # eight days of silence
+    [frame] = await pushed(chat)
+    assert frame["reason"] == "check_in"
+    assert frame["text"] == (
+        "It's been eight days, and this morning I thought of you. I keep thinking about what you told me: "
+        "your sister Anna moved to Oslo last month. How are you?"
+    )
+    clock.set(datetime(2026, 12, 9, 11, 0))  # a new day's budget, but the same silence: once
+    assert await pushed(chat, 0.3) == []
