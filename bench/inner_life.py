@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
 import tempfile
 import time
@@ -204,6 +205,11 @@ async def first_token(embedder: Embedder) -> dict[str, Any]:
     return results
 
 
+def _run_of(part: dict[str, Any]) -> str:
+    """Where a number kept from an earlier full run came from."""
+    return f" (run of {part['from_run']}, {part['commit']})" if "from_run" in part else ""
+
+
 def table(result: dict[str, Any]) -> str:
     s = result["scheduler"]
     lines = [
@@ -223,12 +229,17 @@ def table(result: dict[str, Any]) -> str:
     if "journal_model" in result:
         j = result["journal_model"]
         lines += [
-            f"| journal entry by the default model ({j['model']}), p50 of 3 | {j['p50_s']} s "
+            f"| journal entry by the default model ({j['model']}), p50 of 3{_run_of(j)} | {j['p50_s']} s "
             f"({', '.join(map(str, j['seconds']))}; {j['kept']}/3 kept, the rest fall back to rules) |"
         ]
     if "first_token" in result:
         for label, r in result["first_token"].items():
-            lines.append(f"| first token p50 over a socket, {label} (6 messages) | {r['p50_ms']:.0f} ms |")
+            if label in ("from_run", "commit"):
+                continue
+            where = _run_of(result["first_token"])
+            lines.append(
+                f"| first token p50 over a socket, {label} (6 messages){where} | {r['p50_ms']:.0f} ms |"
+            )
     return "\n".join(lines)
 
 
@@ -242,6 +253,14 @@ async def main() -> None:
     if not args.skip_model:
         result["journal_model"] = await journal_by_model()
         result["first_token"] = await first_token(embedder)
+    elif (RESULTS_DIR / "inner_life.json").exists():  # keep the model's numbers from the last full run
+        earlier = json.loads((RESULTS_DIR / "inner_life.json").read_text())
+        for part in ("journal_model", "first_token"):
+            if part in earlier:
+                result[part] = earlier[part] | {
+                    "from_run": earlier.get("date"),
+                    "commit": earlier.get("commit"),
+                }
     text = table(result)
     print(text)
     write_json(RESULTS_DIR / "inner_life.json", result)
