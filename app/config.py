@@ -140,6 +140,24 @@ class Settings(DataSettings):
     max_audio_bytes: int = Field(
         25 << 20, ge=1024, le=1 << 30, description="Largest audio file /v1/audio/transcriptions accepts."
     )
+    initiative: bool = Field(
+        True,
+        description="She may message first (a follow-up, a check-in) on an open socket; each person "
+        "can also turn it off for themselves (PUT /api/initiative).",
+    )
+    initiative_per_day: int = Field(1, ge=0, le=24, description="Unprompted messages a day, at most.")
+    quiet_hours: str = Field(
+        "22-8",
+        pattern=r"^([01]?\d|2[0-3])-([01]?\d|2[0-3])$",
+        description="Local hours with no unprompted messages, FROM-TO (24h), e.g. 22-8.",
+    )
+    check_in_days: float = Field(7.0, gt=0, description="Days of silence after which she checks in.")
+    journal_after_minutes: float = Field(
+        30.0, gt=0, description="Minutes a conversation stays quiet before she writes it up in her journal."
+    )
+    initiative_interval: float = Field(
+        60.0, gt=0, le=86400, description="Seconds between two rounds of looking for messages that are due."
+    )
 
     @field_validator("seeds_dir", mode="before")
     @classmethod

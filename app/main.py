@@ -13,12 +13,13 @@ from fastapi.staticfiles import StaticFiles
 from app.backends import Backend
 from app.config import Settings, shipped
 from app.guard import Guard, split_list
-from app.routes import api, audio, ollama_api, openai_api, ws
+from app.routes import api, audio, initiative, ollama_api, openai_api, ws
 from app.services import Services, open_services
 from app.voice.service import Voice, voice_for
 from memory.accounts import AccountStore
 from memory.embedder import Embedder
 from memory.store import MemoryStore
+from persona.clock import Clock
 
 log = logging.getLogger(__name__)
 WEB_DIR = shipped("web")
@@ -33,6 +34,7 @@ def create_app(
     accounts: AccountStore | None = None,
     services: Services | None = None,
     voice: Voice | None = None,
+    clock: Clock | None = None,
 ) -> FastAPI:
     """Build the app. Nothing heavy happens here: models load in the lifespan, when the server starts.
 
@@ -43,7 +45,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         opened = services or await open_services(
-            settings, backend=backend, memory=memory, embedder=embedder, accounts=accounts
+            settings, backend=backend, memory=memory, embedder=embedder, accounts=accounts, clock=clock
         )
         app.state.services = opened
         # Her voice and ears load when first used (docs/VOICE.md); this only says which ones.
@@ -53,10 +55,14 @@ def create_app(
             listen=settings.listen == "on",
             threads=settings.voice_threads,
         )
+        opened.start_initiative()  # her unprompted messages (app/scheduler.py), stopped by aclose
         log.info("Samantha is loaded (backend %s, model %s)", opened.backend.name, opened.model_name)
         try:
             yield
         finally:
+            if opened.scheduler is not None:
+                await opened.scheduler.aclose()
+                opened.scheduler = None
             if voice is None:  # an injected voice (tests share one) is borrowed
                 await app.state.voice.aclose()
             if services is None:
@@ -78,6 +84,7 @@ def create_app(
         body_limits={"/v1/audio/transcriptions": settings.max_audio_bytes},
     )
     app.include_router(api.router)
+    app.include_router(initiative.router)
     app.include_router(ws.router)
     app.include_router(audio.router)  # before openai_api's catch-all for unknown /v1 paths
     app.include_router(audio.page_router)

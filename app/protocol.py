@@ -64,12 +64,23 @@ client_frame = TypeAdapter(ClientFrame)
 # Server -> client
 
 
+class MoodOut(_ServerFrame):
+    """Her mood with this person (memory/mood.py): a word, the two numbers in [-1, 1], and why."""
+
+    word: str
+    valence: float
+    energy: float
+    cause: str
+    since: str
+
+
 class Ready(_ServerFrame):
     type: Literal["ready"] = "ready"
     persona: str
     greeting: str
     conversation: str
     backend: str
+    mood: MoodOut | None = None
 
 
 class ScoreParts(_ServerFrame):
@@ -101,6 +112,7 @@ class RecalledMemory(_ServerFrame):
 class Recalled(_ServerFrame):
     type: Literal["recalled"] = "recalled"
     memories: list[RecalledMemory]
+    mood: MoodOut | None = None  # how she feels as she answers (None: calm)
 
 
 class Delta(_ServerFrame):
@@ -170,8 +182,27 @@ class Heard(_ServerFrame):
     ms: float  # how long transcribing took
 
 
+class Proactive(_ServerFrame):
+    """A message she sends unprompted (a follow-up, a check-in), already stored as her turn."""
+
+    type: Literal["proactive"] = "proactive"
+    text: str
+    reason: Literal["follow_up", "check_in"]
+    turn_id: int
+
+
 ServerFrame = Annotated[
-    Ready | Recalled | Delta | Done | ErrorFrame | Pong | VoiceState | AudioChunk | AudioEnd | Heard,
+    Ready
+    | Recalled
+    | Delta
+    | Done
+    | ErrorFrame
+    | Pong
+    | VoiceState
+    | AudioChunk
+    | AudioEnd
+    | Heard
+    | Proactive,
     Field(discriminator="type"),
 ]
 # The one reading of a server frame: the terminal client, the script runner and the tests all use it.

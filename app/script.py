@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from websockets.asyncio.client import ClientConnection, connect
 
 from app.backends import Backend, create_backend
@@ -20,6 +20,7 @@ from app.config import Settings
 from app.protocol import Done, ErrorFrame, Hello, Ready, Recalled, RecalledMemory, UserMessage, server_frame
 from app.server import RunningServer
 from memory.embedder import Embedder, load_embedder
+from persona.clock import ClockError, SetClock, parse_duration, parse_time
 from persona.errors import SamanthaError
 
 
@@ -32,17 +33,47 @@ class Expect(BaseModel):
     reply: str | None = Field(None, description="The reply matches this.")
     not_reply: str | None = Field(None, description="The reply does not match this.")
     error: str | None = Field(None, description="The turn ends in an error whose code matches this.")
+    greeting: str | None = Field(None, description="On a new conversation: her greeting matches this.")
+    not_greeting: str | None = Field(None, description="On a new conversation: her greeting does not.")
 
 
 class Step(BaseModel):
-    """One step: a user message, a new conversation, or a server restart."""
+    """One step: move the clock, restart the server, open a new conversation, then say something."""
 
     model_config = ConfigDict(extra="forbid")
+    at: str | None = Field(None, description="Set the clock to this local time first: 2026-12-01T09:00.")
+    advance: str | None = Field(None, description="Move the clock forward first: '3 days', '2 hours'.")
     user: str | None = None
     reply: str | None = Field(None, description="What the scripted backend answers to this message.")
     expect: Expect = Field(default_factory=Expect)
     new_conversation: bool = False
     restart: bool = False
+
+    @field_validator("at")
+    @classmethod
+    def _a_time(cls, at: str | None) -> str | None:
+        if at is not None:
+            try:
+                parse_time(at)
+            except ClockError as exc:
+                raise ValueError(str(exc)) from exc
+        return at
+
+    @field_validator("advance")
+    @classmethod
+    def _a_duration(cls, advance: str | None) -> str | None:
+        if advance is not None:
+            try:
+                parse_duration(advance)
+            except ClockError as exc:
+                raise ValueError(str(exc)) from exc
+        return advance
+
+    @model_validator(mode="after")
+    def _greeting_on_a_new_conversation(self) -> Step:
+        if (self.expect.greeting or self.expect.not_greeting) and not self.new_conversation:
+            raise ValueError("expect.greeting and expect.not_greeting need new_conversation: true")
+        return self
 
 
 class ScriptFile(BaseModel):
@@ -51,7 +82,17 @@ class ScriptFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
     backend: Literal["llamacpp", "openai", "scripted", "echo"] | None = None
+    start: str | None = Field(None, description="The clock's time at the start (default: when it runs).")
     turns: list[Step] = Field(min_length=1)
+
+    @field_validator("start")
+    @classmethod
+    def _a_start(cls, start: str | None) -> str | None:
+        return Step._a_time(start)
+
+    def uses_time(self) -> bool:
+        """Whether the script moves time (then the server runs on the script's own clock)."""
+        return self.start is not None or any(s.at or s.advance for s in self.turns)
 
 
 @dataclass
@@ -124,6 +165,15 @@ async def exchange(ws: ClientConnection, text: str) -> Exchange:
                 return Exchange(recalled, "", f"{code}: {message}")
 
 
+def _judge_greeting(result: Result, expect: Expect, greeting: str) -> None:
+    if expect.greeting is not None:
+        ok = re.search(expect.greeting, greeting, re.IGNORECASE) is not None
+        result.check(ok, f"greeting matches /{expect.greeting}/")
+    if expect.not_greeting is not None:
+        ok = re.search(expect.not_greeting, greeting, re.IGNORECASE) is None
+        result.check(ok, f"greeting does not match /{expect.not_greeting}/")
+
+
 def _judge(result: Result, expect: Expect, said: Exchange) -> None:
     texts, reply, error = [m.text for m in said.recalled], said.reply, said.error
 
@@ -158,17 +208,27 @@ async def run_script(
     owned = backend is None
     model = backend or create_backend(settings)
     embedder = embedder or load_embedder(None, settings.embedder)
-    server = await RunningServer.start(settings, backend=model, embedder=embedder, port=0)
+    # A script that moves time runs the server on its own clock; the others on the machine's.
+    clock = SetClock(parse_time(script.start) if script.start else None) if script.uses_time() else None
+    server = await RunningServer.start(settings, backend=model, embedder=embedder, port=0, clock=clock)
     conversation = 1
     try:
         ws = await connect(server.ws_url)
         ready = await hello(ws, f"script-{conversation}")
         result.lines.append(f"  (connected; her greeting: {ready.greeting})")
         for step in script.turns:
+            if clock is not None and (step.at or step.advance):
+                if step.at:
+                    clock.set(parse_time(step.at))
+                if step.advance:
+                    clock.advance(parse_duration(step.advance))
+                result.lines.append(f"  -- it is now {clock.now():%A %d %B %Y, %H:%M} --")
             if step.restart:
                 await ws.close()
                 await server.stop()
-                server = await RunningServer.start(settings, backend=model, embedder=embedder, port=0)
+                server = await RunningServer.start(
+                    settings, backend=model, embedder=embedder, port=0, clock=clock
+                )
                 result.lines.append("  -- server restarted --")
             if step.new_conversation or step.restart:
                 if step.new_conversation:
@@ -176,7 +236,10 @@ async def run_script(
                     result.lines.append(f"  -- new conversation script-{conversation} --")
                 await ws.close()
                 ws = await connect(server.ws_url)
-                await hello(ws, f"script-{conversation}")
+                ready = await hello(ws, f"script-{conversation}")
+                if step.new_conversation:
+                    result.lines.append(f"  (her greeting: {ready.greeting})")
+                    _judge_greeting(result, step.expect, ready.greeting)
             if step.user is None:
                 continue
             if step.reply is not None and isinstance(model, ScriptedBackend):

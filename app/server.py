@@ -20,6 +20,7 @@ from app.services import open_services
 from app.voice.service import Voice
 from memory.embedder import Embedder
 from memory.store import MemoryStore
+from persona.clock import Clock
 from persona.errors import SamanthaError
 
 log = logging.getLogger(__name__)
@@ -83,12 +84,15 @@ class RunningServer:
         embedder: Embedder | None = None,
         port: int | None = None,
         voice: Voice | None = None,
+        clock: Clock | None = None,
     ) -> RunningServer:
         """Start serving and return once the lifespan has loaded everything (port 0: any free port)."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((settings.host, settings.port if port is None else port))
-        app = create_app(settings, backend=backend, memory=memory, embedder=embedder, voice=voice)
+        app = create_app(
+            settings, backend=backend, memory=memory, embedder=embedder, voice=voice, clock=clock
+        )
         config = uvicorn_config(app, settings, log_level="warning")
         server = uvicorn.Server(config)
         task = asyncio.create_task(server.serve(sockets=[sock]))

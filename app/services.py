@@ -7,12 +7,15 @@ import ipaddress
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from app.backends import Backend, create_backend
 from app.config import Settings
+from app.journal import model_for_journal, write_due
 from app.learning import Learner, learn
 from app.limits import RateLimiter
 from app.model_catalog import check_model_file
+from app.scheduler import InitiativeConfig, Outbox, Scheduler
 from app.session import ChatSession, TurnConfig
 from app.unlock import passphrase_for
 from memory import db
@@ -20,6 +23,7 @@ from memory.accounts import AccountStore
 from memory.embedder import Embedder, load_embedder
 from memory.seeds import ingest_seeds
 from memory.store import DB_FILE, MemoryStore
+from persona.clock import Clock, SystemClock
 from persona.errors import SamanthaError
 from persona.messages import GenParams
 from persona.persona import Persona, load_persona
@@ -53,6 +57,9 @@ class Services:
     learner: Learner = field(default_factory=Learner)
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0, 1))
     sockets: Counter[str] = field(default_factory=Counter)  # open chat sockets per user
+    clock: Clock = field(default_factory=SystemClock)  # the one "now": memory and the session read it
+    outbox: Outbox = field(default_factory=Outbox)  # open sockets her unprompted messages can reach
+    scheduler: Scheduler | None = None  # started by the app's lifespan (app/main.py)
     owns_store: bool = True
     owns_backend: bool = True
     owns_accounts: bool = True
@@ -96,8 +103,35 @@ class Services:
         """The model the backend runs, as people would name it."""
         return self.backend.model_name
 
+    def initiative(self) -> InitiativeConfig:
+        """Her initiative's knobs from the settings."""
+        s = self.settings
+        quiet_from, quiet_to = (int(h) for h in s.quiet_hours.split("-"))
+        return InitiativeConfig(
+            enabled=s.initiative,
+            per_day=s.initiative_per_day,
+            quiet_from=quiet_from,
+            quiet_to=quiet_to,
+            check_in_days=s.check_in_days,
+            interval_s=s.initiative_interval,
+        )
+
+    def start_initiative(self) -> None:
+        """Start the scheduler's rounds (in the running event loop)."""
+        if self.scheduler is None:
+            self.scheduler = Scheduler(self.store, self.outbox, self.initiative(), self.write_journal)
+            self.scheduler.start()
+
+    async def write_journal(self, user: str | None = None, *, rules_only: bool = False) -> int:
+        """Write up conversations gone quiet (one user's or all); the model only when nobody is connected."""
+        model = None if rules_only else model_for_journal(self.backend, sum(self.sockets.values()) > 0)
+        quiet = timedelta(minutes=self.settings.journal_after_minutes)
+        return await write_due(self.store, model, quiet, user)
+
     async def aclose(self) -> None:
-        """Finish background learning, then release what this object opened."""
+        """Stop her initiative, finish background learning, then release what this object opened."""
+        if self.scheduler is not None:
+            await self.scheduler.aclose()
         await self.learner.aclose()
         if self.owns_backend:
             await self.backend.aclose()
@@ -135,9 +169,10 @@ async def open_services(
     memory: MemoryStore | None = None,
     embedder: Embedder | None = None,
     accounts: AccountStore | None = None,
+    clock: Clock | None = None,
 ) -> Services:
     """Load the persona, memory (seeding it on first start), accounts and backend; injected parts are
-    borrowed.
+    borrowed. A `clock` (a scripted conversation's) replaces the machine's; an injected store keeps its own.
 
     The one start-up path: `samantha serve`, the in-process server and the tests all come through here,
     and every refusal is a SamanthaError whose message says what to do.
@@ -153,7 +188,7 @@ async def open_services(
         await asyncio.to_thread(lambda: db.connect(settings.data_dir / DB_FILE, passphrase).close())
         if embedder is None:
             embedder = await asyncio.to_thread(load_embedder, None, settings.embedder)
-        store = await MemoryStore.open(settings.data_dir, embedder, passphrase)
+        store = await MemoryStore.open(settings.data_dir, embedder, passphrase, clock=clock)
     try:
         users = accounts if accounts is not None else await AccountStore.open(settings.data_dir, passphrase)
     except BaseException:
@@ -179,6 +214,7 @@ async def open_services(
         backend=model,
         accounts=users,
         limiter=RateLimiter(settings.rate_limit, burst=10),
+        clock=store.clock,
         owns_store=memory is None,
         owns_backend=backend is None,
         owns_accounts=accounts is None,

@@ -8,19 +8,22 @@ import logging
 import time
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from app.backends.base import Backend, BackendError
 from app.learning import Learner, learn
+from app.presence import mood_for_turn, mood_line, mood_out
 from app.protocol import Delta, Done, ErrorFrame, Recalled, RecalledMemory, ServerFrame
 from memory.models import Recalled as RecalledMemoryValue
 from memory.models import Turn
+from memory.mood import Mood
 from memory.store import MemoryStore
 from persona.guard import ReplyGuard
 from persona.messages import GenParams, Message
 from persona.persona import Persona
 from persona.prompt import PromptMemory, PromptTurn, build_messages
+from persona.timesense import LastTalk, time_note
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +40,18 @@ class TurnConfig:
     max_words: int = 80  # a reply ends at the first sentence end past this many words
 
 
-def recalled_frame(recalled: Sequence[RecalledMemoryValue]) -> Recalled:
-    """The `recalled` frame: each memory with its score and the parts of it."""
-    return Recalled(memories=[RecalledMemory.of(r) for r in recalled])
+def grown_text(grown: Sequence[str], extra_system: str | None) -> str | None:
+    """Her kept self-model after the fixed persona (then a client's own system text, if any)."""
+    if not grown:
+        return extra_system
+    lines = "\n".join(f"- {g}" for g in grown)
+    mine = f"Who you have become with them (they kept it; your values and boundaries never change):\n{lines}"
+    return f"{mine}\n\n{extra_system}" if extra_system else mine
+
+
+def recalled_frame(recalled: Sequence[RecalledMemoryValue], mood: Mood | None = None) -> Recalled:
+    """The `recalled` frame: each memory with its score and the parts of it, and her mood."""
+    return Recalled(memories=[RecalledMemory.of(r) for r in recalled], mood=mood_out(mood))
 
 
 class ChatSession:
@@ -68,6 +80,10 @@ class ChatSession:
         # cancel() has interrupted that wait.
         self._waiting: asyncio.Task[Any] | None = None
         self._interrupted = False
+        # The conversation before this one (read once, at hello: app/presence.py), for the time note.
+        self.last_talk: LastTalk | None = None
+        # Who she has become with this person (kept changes of her self-model), read once at hello.
+        self.grown: list[str] = []
 
     def cancel(self) -> None:
         """Stop the reply in progress at its next delta (it is kept, marked interrupted)."""
@@ -96,8 +112,11 @@ class ChatSession:
             await self.store.log_turn(self.user, self.conversation, "user", text) if store else None
         )  # before anything can fail
         said_id = said.id if said else None
+        feeling: asyncio.Task[Mood | None] | None = None
         try:
             await self.learner.settle(self.user)
+            # Her mood is read beside recall (a row, in a reader thread of its own): no time added.
+            feeling = asyncio.create_task(mood_for_turn(self.store, self.user, text))
             if history is None:  # the stored conversation, read in the same trip to the store
                 recalled, stored = await self.store.recall_with_history(
                     self.user,
@@ -110,18 +129,21 @@ class ChatSession:
                 recalled, stored = await self.store.recall(self.user, text, k=self.config.recall_k), []
         except Exception as exc:  # memory trouble must not lose the message or kill the socket
             log.error("recall failed for %s: %r", self.user, exc)
+            if feeling is not None:
+                feeling.cancel()
             if said:
                 self.learner.spawn(self.user, self._learn(said))
             yield ErrorFrame(
                 code="memory_error", message="I couldn't reach my memory just now.", user_turn_id=said_id
             )
             return
+        mood = await self._mood(feeling)
         recall_ms = (time.perf_counter() - started) * 1000
-        yield recalled_frame(recalled)
+        yield recalled_frame(recalled, mood)
 
         if history is None:
             history = [PromptTurn(t.role, t.text) for t in stored if t.id != said_id]
-        today = date.fromisoformat(said.created_at[:10]) if said else datetime.now().astimezone().date()
+        today = date.fromisoformat(said.created_at[:10]) if said else self.store.clock.now().date()
         # In a thread: a model's own tokenizer over a long prompt would hold the event loop.
         messages = await asyncio.to_thread(
             build_messages,
@@ -132,7 +154,8 @@ class ChatSession:
             budget=self.config.context_tokens - self.config.params.max_tokens,
             today=today.isoformat(),
             count_tokens=self.backend.count_tokens,
-            extra_system=extra_system,
+            extra_system=grown_text(self.grown, extra_system),
+            time_line=self._time_line(mood),
         )
         parts: list[str] = []
         first_token_ms: float | None = None
@@ -183,6 +206,19 @@ class ChatSession:
             interrupted=self._cancel,
             timings=timings,
         )
+
+    async def _mood(self, feeling: asyncio.Task[Mood | None] | None) -> Mood | None:
+        try:
+            return await feeling if feeling is not None else None
+        except Exception as exc:  # a mood not read is no reason to fail a turn
+            log.warning("could not read her mood for %s: %r", self.user, exc)
+            return None
+
+    def _time_line(self, mood: Mood | None) -> str:
+        """The first line of her notes: the day, the part of day, the silence before, and her mood."""
+        now = self.store.clock.now()
+        line = time_note(now, self.last_talk)
+        return f"{line} {mood_line(mood, now)}" if mood else line
 
     def _guard(self, messages: list[Message], today: date) -> ReplyGuard:
         """The rules for this reply; what she may state about the person is what reached the prompt."""

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from datetime import datetime
 from pathlib import Path
 
 from memory import vault
+from persona.clock import Clock, SystemClock, iso
 from persona.errors import SamanthaError
 
 log = logging.getLogger(__name__)
@@ -102,6 +102,34 @@ MIGRATIONS: list[str] = [
     ALTER TABLE turns ADD COLUMN learned INTEGER NOT NULL DEFAULT 1;
     CREATE INDEX turns_unlearned ON turns (id) WHERE learned = 0;
     """,
+    # 6: a plan (kind 'plan') has a day it is due; after it she asks its follow_up once (then followed_up is
+    # set), unless the person said not to ask (hushed). memory/plans.py.
+    """
+    ALTER TABLE memories ADD COLUMN due TEXT;
+    ALTER TABLE memories ADD COLUMN followed_up TEXT;
+    ALTER TABLE memories ADD COLUMN hushed INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE memories ADD COLUMN follow_up TEXT;
+    CREATE INDEX memories_due ON memories (user, due) WHERE due IS NOT NULL;
+    """,
+    # 7: her mood: each change with its cause and the turn that caused it (memory/mood.py); it fades with
+    # time when read, so nothing needs to rewrite it.
+    """
+    CREATE TABLE moods (
+        id INTEGER PRIMARY KEY, user TEXT NOT NULL, at TEXT NOT NULL, valence REAL NOT NULL,
+        energy REAL NOT NULL, cause TEXT NOT NULL, turn_id INTEGER);
+    CREATE INDEX moods_by_user ON moods (user, id);
+    """,
+    # 8: her self-model: things she has come to like, think or wonder, proposed from her journal and kept
+    # or undone by the person; every row stays, as the history of who she became (memory/selfmodel.py).
+    """
+    CREATE TABLE self_notes (
+        id INTEGER PRIMARY KEY, user TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('like', 'think', 'wonder')),
+        text TEXT NOT NULL, narration TEXT NOT NULL, theme TEXT NOT NULL, sources TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'proposed' CHECK (status IN ('proposed', 'kept', 'undone')),
+        created_at TEXT NOT NULL, decided_at TEXT);
+    CREATE UNIQUE INDEX self_notes_by_theme ON self_notes (user, theme);
+    """,
 ]
 
 
@@ -143,6 +171,6 @@ def connect(path: Path, passphrase: str | None = None) -> sqlite3.Connection:
 DB_FILE = "samantha.db"
 
 
-def now_iso() -> str:
-    """The current local time as the database stores times: ISO 8601 with offset, to the second."""
-    return datetime.now().astimezone().isoformat(timespec="seconds")
+def now_iso(clock: Clock | None = None) -> str:
+    """The clock's time (the machine's by default) as the database stores times: ISO 8601 with offset."""
+    return iso((clock or SystemClock()).now())

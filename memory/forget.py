@@ -43,6 +43,11 @@ def memory(conn: sqlite3.Connection, user: str, memory_id: int) -> list[int] | N
             r[0] for r in conn.execute("SELECT turn_id FROM memory_sources WHERE memory_id = ?", (memory_id,))
         ]
     conn.execute("DELETE FROM memories WHERE id = ?", (memory_id,))
+    # What she became from a forgotten journal entry goes with it (memory/selfmodel.py cites its entries).
+    conn.execute(
+        "DELETE FROM self_notes WHERE user = ? AND EXISTS (SELECT 1 FROM json_each(sources) WHERE value = ?)",
+        (user, memory_id),
+    )
     return sorted({memory_id, *turns(conn, user, turn_ids, also=[row["text"]])})
 
 
@@ -68,6 +73,8 @@ def turns(
         if after is not None and after["role"] == "assistant":
             answers.append(after["id"])
     removed = write.delete_turns(conn, user, turn_ids)
+    # Her mood quotes its cause: a mood set by a forgotten turn goes with it.
+    conn.execute(f"DELETE FROM moods WHERE user = ? AND turn_id IN ({marks})", (user, *turn_ids))
     quoting = replies_quoting(conn, user, forgotten)
     replies = sorted(set(answers) | set(quoting))
     if replies:
@@ -135,6 +142,8 @@ def everything(conn: sqlite3.Connection, user: str) -> int:
     memories = conn.execute("DELETE FROM memories WHERE user = ?", (user,)).rowcount
     conn.execute("DELETE FROM turns WHERE user = ?", (user,))
     conn.execute("DELETE FROM conversations WHERE user = ?", (user,))
+    conn.execute("DELETE FROM moods WHERE user = ?", (user,))
+    conn.execute("DELETE FROM self_notes WHERE user = ?", (user,))
     scrub(conn)
     return int(memories)
 

@@ -7,9 +7,9 @@ from typing import Literal
 
 from persona.errors import SamanthaError
 
-Kind = Literal["turn", "fact", "reflection", "seed"]
+Kind = Literal["turn", "fact", "reflection", "seed", "plan"]
 Role = Literal["user", "assistant"]
-KINDS: tuple[Kind, ...] = ("turn", "fact", "reflection", "seed")
+KINDS: tuple[Kind, ...] = ("turn", "fact", "reflection", "seed", "plan")
 
 # Seed passages belong to everyone and no one: they live under this scope and are read-only.
 SHARED = "*"

@@ -12,7 +12,6 @@ import logging
 import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,6 +25,7 @@ from memory.index import IndexConfig, IndexFiles, VectorIndex
 from memory.models import SHARED, Conversation, Kind, Memory, MemoryError_, Recalled, Role, Turn
 from memory.recall import RecallConfig
 from memory.scopes import ScopeIndexes
+from persona.clock import Clock, SystemClock
 
 __all__ = ["DB_FILE", "MemoryStore"]
 
@@ -45,8 +45,10 @@ class MemoryStore:
         *,
         recall_config: RecallConfig | None = None,
         index_config: IndexConfig | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.embedder = embedder
+        self.clock: Clock = clock or SystemClock()  # stamps every row; tests and scripts move it
         self.data_dir = data_dir
         self.recall_config = recall_config or RecallConfig()
         self._db = Connections(data_dir / DB_FILE, passphrase, on_rollback=lambda: self._indexes.clear())
@@ -66,10 +68,17 @@ class MemoryStore:
         *,
         recall_config: RecallConfig | None = None,
         index_config: IndexConfig | None = None,
+        clock: Clock | None = None,
     ) -> MemoryStore:
         """Open the store without blocking the event loop (encrypted when given a passphrase)."""
         return await asyncio.to_thread(
-            cls, data_dir, embedder, passphrase, recall_config=recall_config, index_config=index_config
+            cls,
+            data_dir,
+            embedder,
+            passphrase,
+            recall_config=recall_config,
+            index_config=index_config,
+            clock=clock,
         )
 
     async def _read(self, query: Callable[..., T], *args: Any) -> T:
@@ -77,6 +86,14 @@ class MemoryStore:
 
     async def _write(self, change: Callable[..., T], *args: Any) -> T:
         return await asyncio.wrap_future(self._db.write(change, *args))
+
+    async def run_read(self, query: Callable[..., T], *args: Any) -> T:
+        """Run a query of memory's own modules (plans, timeline) on a reader connection, in a thread."""
+        return await self._read(query, *args)
+
+    async def run_write(self, change: Callable[..., T], *args: Any) -> T:
+        """Run a change of memory's own modules in the one writer, as a transaction of its own."""
+        return await self._write(change, *args)
 
     def index(self, scope: str) -> VectorIndex:
         """The scope's FAISS index (this engine only: tests and benchmarks look inside)."""
@@ -126,7 +143,7 @@ class MemoryStore:
         dedupe: bool,
     ) -> list[Memory | None]:
         index = self._indexes.get(user)
-        return write.insert(conn, index, user, items, vectors, stamp=now_iso(), dedupe=dedupe)
+        return write.insert(conn, index, user, items, vectors, stamp=now_iso(self.clock), dedupe=dedupe)
 
     async def seed_digest(self, name: str) -> str | None:
         """The content hash of the seed file `name` as last ingested (None: never)."""
@@ -173,7 +190,7 @@ class MemoryStore:
         lexical = self._beside.submit(self._db.read, recall.lexical_candidates, scopes, query, k, config)
         vector = self.embedder.embed([query])[0]
         indexes = {s: self._indexes.get(s) for s in scopes}
-        now = datetime.now().astimezone()
+        now = self.clock.now()
         found = self._db.read(
             recall.run, indexes, vector, query, k, config, now=now, lexical=lexical.result()
         )
@@ -252,7 +269,7 @@ class MemoryStore:
     ) -> Turn:
         """Append a message to a conversation (acknowledged once SQLite committed it)."""
         return await self._write(
-            lambda c: turns.insert(c, user, conversation, role, text, status, now_iso(), learned)
+            lambda c: turns.insert(c, user, conversation, role, text, status, now_iso(self.clock), learned)
         )
 
     async def history(self, user: str, conversation: str, limit: int) -> list[Turn]:
@@ -271,7 +288,7 @@ class MemoryStore:
         """Everything stored for a user: memories (without vectors) and every turn."""
         return {
             "user": user,
-            "exported_at": now_iso(),
+            "exported_at": now_iso(self.clock),
             "memories": await self._read(rows.exported, user),
             "turns": await self._read(turns.all_turns, user),
         }

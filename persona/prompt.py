@@ -81,6 +81,7 @@ def build_messages(
     today: str,
     count_tokens: Callable[[str], int] = approx_tokens,
     extra_system: str | None = None,
+    time_line: str | None = None,
 ) -> list[Message]:
     """The message list for one turn, within `budget` tokens of prompt.
 
@@ -89,7 +90,8 @@ def build_messages(
     stay the same from one turn to the next, so llama.cpp reuses them from its cache and evaluates only
     the notes and the newest messages (bench/RESULTS.md, companion benchmark); and a small model heeds
     the notes best right before the message they answer. `extra_system` (an API client's own system
-    message) joins the persona in the first system message.
+    message) joins the persona in the first system message. `time_line` (persona/timesense.py: the
+    weekday, the part of day, how long since last time) replaces the bare date when given.
     """
     persona_text = persona.system_text()
     if extra_system and extra_system.strip():
@@ -123,7 +125,7 @@ def build_messages(
         used += cost
     kept.reverse()
 
-    dated = f"Today is {spoken_date(today)}."
+    dated = clean(time_line) if time_line else f"Today is {spoken_date(today)}."
     notes_message: Message = {
         "role": "system",
         "content": "\n".join(p for p in (dated, lore, memory_block) if p),

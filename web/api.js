@@ -43,4 +43,11 @@ export const api = {
     return request(`/api/memories?${params}`);
   },
   forget: (id) => request(`/api/memories/${encodeURIComponent(id)}`, { method: "DELETE" }),
+  selfModel: () => request("/api/self"),
+  decideSelf: (id, status) =>
+    request(`/api/self/${encodeURIComponent(id)}`, {
+      method: "POST",
+      body: JSON.stringify({ status }),
+      headers: { Accept: "application/json", "Content-Type": "application/json", ...authHeaders() },
+    }),
 };

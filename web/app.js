@@ -6,6 +6,7 @@ import { ConversationList } from "./conversations.js";
 import { forgetWithConfirm, MemoryView } from "./memories.js";
 import { el, markInterrupted, messageEl, personaCard, recalledEl, setBubbleText } from "./render.js";
 import { announce, autosize, clearNotice, notify, scrollToEnd, wireDialogs } from "./page.js";
+import { SelfView } from "./self.js";
 import { ChatSocket } from "./socket.js";
 import { isVoiceError, setupVoice } from "./voice.js";
 
@@ -74,12 +75,13 @@ function showState({ state: name, delayMs }) {
 
 // -- the conversation on screen ---------------------------------------------------------------------
 
-/** Clear the log down to her card and greeting. */
-function resetLog() {
+/** Clear the log down to her card and greeting (unless the conversation already holds it, stored). */
+function resetLog(turns = []) {
   ui.log.replaceChildren();
   if (state.persona) ui.log.append(personaCard(state.persona));
   const greeting = state.greeting || state.persona?.greeting;
-  if (greeting) ui.log.append(messageEl({ role: "assistant", text: greeting }, { stamp: false }));
+  const stored = turns.some((t) => t.role === "assistant" && t.text === greeting);
+  if (greeting && !stored) ui.log.append(messageEl({ role: "assistant", text: greeting }, { stamp: false }));
 }
 
 async function showHistory(conversation) {
@@ -89,7 +91,7 @@ async function showHistory(conversation) {
   try {
     const turns = await api.turns(conversation);
     if (generation !== state.historyGeneration) return;
-    resetLog();
+    resetLog(turns);
     for (const turn of turns) ui.log.append(messageEl(turn));
   } catch (error) {
     if (generation !== state.historyGeneration) return;
@@ -204,8 +206,20 @@ function paintReply() {
   });
 }
 
+/** Her mood with its cause, beside her name (hidden while she is simply calm). */
+function showMood(mood) {
+  const box = document.getElementById("mood");
+  box.hidden = !mood;
+  if (!mood) return;
+  box.dataset.mood = mood.word;
+  box.textContent = `Feeling ${mood.word}`;
+  box.title = `Why: ${mood.cause}`;
+  box.append(el("span", "sr-only", ` because ${mood.cause}`));
+}
+
 function onFrame(frame) {
   const turn = state.turn;
+  if (frame.type === "ready" || frame.type === "recalled") showMood(frame.mood);
   switch (frame.type) {
     case "ready":
       state.greeting = frame.greeting;
@@ -242,6 +256,17 @@ function onFrame(frame) {
       if (turn) showTurnError(turn, frame);
       else notify(frame.message);
       break;
+    case "proactive": {
+      // She wrote first (a follow-up, a check-in): already stored as her turn on the server.
+      const stamp = new Date().toISOString();
+      const li = messageEl({ role: "assistant", text: frame.text, id: frame.turn_id, created_at: stamp });
+      li.classList.add("msg--proactive");
+      li.querySelector(".meta").append(el("span", "tag", "she wrote first"));
+      ui.log.append(li);
+      announce(`Samantha: ${frame.text}`);
+      scrollToEnd();
+      break;
+    }
   }
 }
 
@@ -284,7 +309,11 @@ ui.input.addEventListener("input", () => autosize(ui.input));
 ui.stop.addEventListener("click", stop);
 $("new-chat").addEventListener("click", () => openConversation(null));
 $("open-conversations").addEventListener("click", () => conversationList.open());
-$("open-memories").addEventListener("click", () => memoryView.open());
+const selfView = new SelfView($("self-list"));
+$("open-memories").addEventListener("click", () => {
+  memoryView.open();
+  selfView.refresh();
+});
 wireDialogs();
 
 socket.addEventListener("state", (event) => showState(event.detail));

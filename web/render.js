@@ -124,7 +124,8 @@ const KINDS = {
   turn: "something you said",
   fact: "a fact about you",
   seed: "from the film reviews",
-  reflection: "her reflection",
+  reflection: "her journal",
+  plan: "a plan of yours",
 };
 
 /** How a kind of memory reads to a person. */

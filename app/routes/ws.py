@@ -13,11 +13,13 @@ from pydantic import ValidationError
 from starlette.status import WS_1008_POLICY_VIOLATION
 
 from app.auth import AuthError, resolve_user
+from app.presence import current_mood, greet, mood_out
 from app.protocol import (
     Cancel,
     Delta,
     ErrorFrame,
     Hello,
+    MoodOut,
     Ping,
     Pong,
     Ready,
@@ -31,6 +33,7 @@ from app.services import Services
 from app.session import ChatSession
 from app.turn_runner import TurnRunner
 from app.voice.link import VoiceLink
+from memory import selfmodel
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -109,6 +112,32 @@ async def still_allowed(services: Services, conn: Connection) -> bool:
         return False
 
 
+async def opening(services: Services, session: ChatSession) -> tuple[str, MoodOut | None]:
+    """Her greeting and mood (app/presence.py); a greeting she offers unprompted is stored as her message."""
+    try:
+        await services.learner.settle(session.user)  # a plan just told, or hushed, is counted
+        # Her journal catches up on this person's quiet conversations (by rules: fast, and the model stays
+        # free for the reply); the first turn's recall waits for it, so an entry can be recalled at once.
+        services.learner.spawn(session.user, _journal(services, session.user))
+        greeting = await greet(services.store, services.persona, session.user, session.conversation)
+        mood = mood_out(await current_mood(services.store, session.user))
+        session.grown = await services.store.run_read(selfmodel.kept, session.user)
+    except Exception as exc:  # a greeting is not worth a closed socket: fall back to the persona's
+        log.error("could not prepare a greeting for %s: %r", session.user, exc)
+        return services.persona.greeting, None
+    session.last_talk = greeting.last
+    if greeting.unprompted:
+        await services.store.log_turn(session.user, session.conversation, "assistant", greeting.text)
+    return greeting.text, mood
+
+
+async def _journal(services: Services, user: str) -> None:
+    try:
+        await services.write_journal(user, rules_only=True)
+    except Exception as exc:  # best effort, like all learning
+        log.error("could not write the journal for %s: %r", user, exc)
+
+
 @router.websocket("/ws")
 async def chat_socket(websocket: WebSocket) -> None:
     """The chat protocol (docs/PROTOCOL.md): hello, then user/cancel/ping frames."""
@@ -171,15 +200,20 @@ async def chat_socket(websocket: WebSocket) -> None:
                             sockets[conn.session.user] -= 1
                     conn.token = frame.token
                     conversation = frame.conversation or uuid.uuid4().hex[:12]
+                    if conn.session is not None:
+                        services.outbox.remove(conn.session.user, id(conn))
                     conn.session = services.session(user, conversation)
+                    greeting, mood = await opening(services, conn.session)
                     await conn.send(
                         Ready(
                             persona=services.persona.name,
-                            greeting=services.persona.greeting,
+                            greeting=greeting,
+                            mood=mood,
                             conversation=conversation,
                             backend=services.backend.name,
                         )
                     )
+                    services.outbox.add(user, id(conn), conversation, conn.send)
                 case UserMessage():
                     if conn.session is None:
                         await conn.send(ErrorFrame(code="hello_first", message='send {"type":"hello"} first'))
@@ -214,5 +248,6 @@ async def chat_socket(websocket: WebSocket) -> None:
         await conn.voice.aclose()
         if conn.session is not None:
             sockets[conn.session.user] -= 1
+            services.outbox.remove(conn.session.user, id(conn))
         if conn.turn is not None:
             await conn.turn.close()

@@ -1,0 +1,75 @@
+"""What her unprompted messages need from the database: per-user switches and the day's budget (meta)."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date
+
+from memory import plans, timeline
+
+_OFF = "initiative-off:"  # meta key per user: present when the person turned her messages off
+_SENT = "initiative-sent:"  # meta key per user: "<local day> <count>" of unprompted messages that day
+_CHECKED = "initiative-checked-in:"  # meta key per user: the last talk she already checked in after
+
+
+def is_off(conn: sqlite3.Connection, user: str) -> bool:
+    """Whether the person turned off her unprompted messages."""
+    return conn.execute("SELECT 1 FROM meta WHERE key = ?", (_OFF + user,)).fetchone() is not None
+
+
+def set_off(conn: sqlite3.Connection, user: str, off: bool) -> None:
+    """Turn her unprompted messages off (or back on) for one person."""
+    if off:
+        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, '1')", (_OFF + user,))
+    else:
+        conn.execute("DELETE FROM meta WHERE key = ?", (_OFF + user,))
+
+
+def sent_on(conn: sqlite3.Connection, user: str, day: str) -> int:
+    """How many unprompted messages she sent this person on `day` (an ISO date)."""
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (_SENT + user,)).fetchone()
+    if row is None:
+        return 0
+    stamped, _, count = row["value"].partition(" ")
+    return int(count) if stamped == day else 0
+
+
+def count_sent(conn: sqlite3.Connection, user: str, day: str) -> None:
+    """Count one more unprompted message on `day`."""
+    value = f"{day} {sent_on(conn, user, day) + 1}"
+    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (_SENT + user, value))
+
+
+def checked_in_after(conn: sqlite3.Connection, user: str) -> str | None:
+    """The time of the last thing the person said that she has already checked in after."""
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (_CHECKED + user,)).fetchone()
+    return row["value"] if row else None
+
+
+def mark_checked_in(conn: sqlite3.Connection, user: str, last_said: str) -> None:
+    """Record that she checked in after the silence that began at `last_said`."""
+    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (_CHECKED + user, last_said))
+
+
+def round_facts(
+    conn: sqlite3.Connection, users: list[str], day: str, quiet_since: str
+) -> dict[str, tuple[bool, int, list[tuple[int, str]], tuple[str, str | None] | None]]:
+    """What a round needs to know of each person, in one trip to a reader: off, sent today, the plans
+    due, and the last talk if it was before `quiet_since` (only then can a check-in be due)."""
+    facts = {}
+    for user in users:
+        last = conn.execute(
+            "SELECT created_at FROM turns WHERE user = ? AND role = 'user' ORDER BY id DESC LIMIT 1", (user,)
+        ).fetchone()
+        long_ago = (
+            last is not None
+            and conn.execute("SELECT julianday(?) < julianday(?)", (last[0], quiet_since)).fetchone()[0]
+            and checked_in_after(conn, user) != last[0]  # one check-in per silence
+        )
+        facts[user] = (
+            is_off(conn, user),
+            sent_on(conn, user, day),
+            plans.due_follow_ups(conn, user, date.fromisoformat(day)),
+            timeline.last_talk(conn, user, "") if long_ago else None,
+        )
+    return facts
