@@ -102,6 +102,10 @@ MIGRATIONS: list[str] = [
     ALTER TABLE turns ADD COLUMN learned INTEGER NOT NULL DEFAULT 1;
     CREATE INDEX turns_unlearned ON turns (id) WHERE learned = 0;
     """,
+    # 6: her own words as memories (what she told the person): recalled, but weighed below what they said.
+    """
+    ALTER TABLE memories ADD COLUMN hers INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 

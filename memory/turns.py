@@ -106,4 +106,5 @@ def turn_memory(turn: Turn, speaker: str | None = None, *, created_at: str | Non
         (turn.id,) if turn.id else (),
         created_at=created_at,
         embed_text=embedded_text(turn.text, speaker),
+        hers=turn.role == "assistant",
     )

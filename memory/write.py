@@ -29,6 +29,7 @@ class NewMemory:
     created_at: str | None = None
     fact_key: str | None = None
     embed_text: str | None = None  # what retrieval matches on, when it differs from the stored text
+    hers: bool = False  # her own words (a reply of hers), not the person's
 
 
 def content_hash(text: str) -> str:
@@ -120,7 +121,7 @@ def insert(
         follows = context.previous_turn(conn, user, when) if item.kind == "turn" else None
         cur = conn.execute(
             "INSERT INTO memories (user, kind, text, created_at, importance, content_hash, embedding,"
-            " fact_key, thread_prev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " fact_key, thread_prev, hers) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 user,
                 item.kind,
@@ -131,6 +132,7 @@ def insert(
                 vector.tobytes(),
                 item.fact_key,
                 follows,
+                int(item.hers),
             ),
         )
         memory_id = int(cur.lastrowid or 0)
