@@ -44,6 +44,8 @@ VARIANTS = {
     "product": RecallConfig(),
     "her-words-equal": RecallConfig(her_words=1.0),
     "when": RecallConfig(w_when=0.3, when_pool=50),
+    "per-day-3": RecallConfig(max_per_day=3),
+    "per-day-5": RecallConfig(max_per_day=5),
 }
 METRICS = [f"{m}_at_{k}" for m in ("turn_recall", "session_recall_any", "session_recall_all") for k in KS]
 

@@ -73,6 +73,9 @@ class RecallConfig:
     # conversation and should not crowd out what the person told her.
     duplicate_cosine: float = 0.95
     max_shared: int = 2
+    # At most this many memories said on one day (0: no limit), so a question whose answer is spread over
+    # several days is not answered by one day's exchange alone (bench/RESULTS.md, LongMemEval).
+    max_per_day: int = 0
 
     # 5. Whether recall leaves a trace (benchmarks that must not influence one question by another turn it
     # off).
@@ -253,12 +256,17 @@ def run(
     chosen: list[int] = []
     vectors: dict[int, np.ndarray] = {}
     shared_count = 0
+    per_day: dict[str, int] = {}
     for i in sorted(ranked, key=ranked.__getitem__, reverse=True):
         if len(chosen) == k or ranked[i] <= 0:
             break
         vectors[i] = np.frombuffer(rows[i]["embedding"], dtype=np.float32)
         if any(float(vectors[i] @ vectors[j]) >= config.duplicate_cosine for j in chosen):
             continue
+        day = rows[i]["created_at"][:10]
+        if config.max_per_day and per_day.get(day, 0) >= config.max_per_day and rows[i]["user"] != SHARED:
+            continue
+        per_day[day] = per_day.get(day, 0) + 1
         if rows[i]["user"] == SHARED:
             if shared_count >= config.max_shared:
                 continue

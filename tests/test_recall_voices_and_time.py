@@ -49,3 +49,24 @@ async def test_a_question_about_last_weekend_finds_what_was_said_then(
         assert "concert" in recalled[0].memory.text
     finally:
         await store.aclose()
+
+
+async def test_a_day_limit_leaves_room_for_what_was_said_on_other_days(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    store = await MemoryStore.open(tmp_path / "data", embedder, recall_config=RecallConfig(max_per_day=2))
+    try:
+        history = [
+            said("user", "I bought a red bike today.", "2023-05-01T10:00:00+00:00"),
+            said("user", "The bike shop also sold me a helmet.", "2023-05-01T10:01:00+00:00"),
+            said("user", "I bought bike lights for the red bike too.", "2023-05-01T10:02:00+00:00"),
+            said("user", "I bought a second bike, a blue one, for my daughter.", "2023-05-20T09:00:00+00:00"),
+        ]
+        await store.remember_batch(
+            "me", [turn_memory(t, created_at=t.created_at) for t in history], dedupe=False
+        )
+        recalled = await store.recall("me", "Which bikes did I buy?", k=3)
+        assert any("blue one" in r.memory.text for r in recalled)
+        assert sum(r.memory.created_at.startswith("2023-05-01") for r in recalled) == 2
+    finally:
+        await store.aclose()
