@@ -77,6 +77,7 @@ bench: $(BENCH_STAMP)
 
 bench-memory: $(STAMP)
 	$(BIN)/python -m bench.locomo
+	$(BIN)/python -m bench.longmemeval --per-type 2
 
 # What she says, per model side by side: the bundled SmolLM2 and the default (about 20 min on 2 cores).
 bench-companion: $(STAMP)

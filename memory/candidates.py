@@ -7,6 +7,7 @@ reader connection, and never writes.
 from __future__ import annotations
 
 import sqlite3
+from datetime import date
 
 import numpy as np
 
@@ -84,3 +85,19 @@ def context_texts(conn: sqlite3.Connection, ids: list[int]) -> dict[int, str]:
             f"SELECT rowid, text FROM context_fts WHERE rowid IN ({','.join('?' * len(ids))})", ids
         ).fetchall()
     )
+
+
+def said_between(
+    conn: sqlite3.Connection, scopes: list[str], start: date, end: date, vector: np.ndarray, limit: int
+) -> list[int]:
+    """The `limit` current memories made on the days from `start` to `end` nearest in meaning to `vector`."""
+    found = conn.execute(
+        f"SELECT id, embedding FROM memories WHERE user IN ({','.join('?' * len(scopes))})"
+        " AND valid_to IS NULL AND substr(created_at, 1, 10) BETWEEN ? AND ?",
+        (*scopes, start.isoformat(), end.isoformat()),
+    ).fetchall()
+    if not found:
+        return []
+    matrix = np.frombuffer(b"".join(r["embedding"] for r in found), dtype=np.float32).reshape(len(found), -1)
+    best = np.argsort(-(matrix @ vector))[:limit]
+    return [int(found[i]["id"]) for i in best]

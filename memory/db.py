@@ -130,6 +130,10 @@ MIGRATIONS: list[str] = [
         created_at TEXT NOT NULL, decided_at TEXT);
     CREATE UNIQUE INDEX self_notes_by_theme ON self_notes (user, theme);
     """,
+    # 9: her own words as memories (what she told the person): recalled, but weighed below what they said.
+    """
+    ALTER TABLE memories ADD COLUMN hers INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 

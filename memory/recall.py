@@ -23,7 +23,7 @@ from datetime import datetime
 
 import numpy as np
 
-from memory import candidates, context
+from memory import candidates, context, when
 from memory.index import VectorIndex
 from memory.models import SHARED, Recalled, Score
 from memory.rows import to_memory
@@ -58,6 +58,13 @@ class RecallConfig:
     w_recency: float = 0.1
     w_importance: float = 0.1
     w_context: float = 1.0
+    # Her own words (her replies) are memories too, but what the person said wins when both match: hers
+    # count this share of their own score (bench/RESULTS.md, LongMemEval and LoCoMo).
+    her_words: float = 0.9
+    # A question that names a time ("last weekend", "in March": memory/when.py) lifts what was said then,
+    # and the memories of those days join the candidates by meaning (bench/RESULTS.md, LongMemEval).
+    w_when: float = 0.0
+    when_pool: int = 0
     # Retention halves every half_life_days x (1 + times recalled): a forgetting curve as in MemoryBank.
     half_life_days: float = 30.0
     seed_importance: float = 0.3  # film passages neither fade nor were weighed when written
@@ -66,6 +73,9 @@ class RecallConfig:
     # conversation and should not crowd out what the person told her.
     duplicate_cosine: float = 0.95
     max_shared: int = 2
+    # At most this many memories said on one day (0: no limit), so a question whose answer is spread over
+    # several days is not answered by one day's exchange alone (bench/RESULTS.md, LongMemEval).
+    max_per_day: int = 0
 
     # 5. Whether recall leaves a trace (benchmarks that must not influence one question by another turn it
     # off).
@@ -199,7 +209,7 @@ def run(
 ) -> list[Recalled]:
     """The best k memories of the scopes in `indexes` (blocking, reads only), each with its Score."""
     # `lexical`, if given, is lexical_candidates for the same question, looked up while it was embedded.
-    # 1. Candidates from both sides.
+    # 1. Candidates from both sides, and from the days the question names.
     pool = config.pool_size(k)
     found: set[int] = set()
     for index in indexes.values():
@@ -208,6 +218,11 @@ def run(
     if lexical is None:
         lexical = lexical_candidates(conn, scopes, query, k, config)
     found.update(lexical)
+    days = when.window(query, now) if config.w_when or config.when_pool else None
+    if days is not None and config.when_pool:
+        found.update(candidates.said_between(conn, scopes, days.start, days.end, vector, config.when_pool))
+    w_when = config.w_when if days is not None else 0.0
+    direct_max, total_max = config.direct_max + w_when, config.total_max + w_when
     rows = candidates.rows(conn, found, scopes)
     dense = candidates.cosines(rows, vector)
     best_bm25 = max(lexical.values(), default=0.0) or 1.0
@@ -219,6 +234,10 @@ def run(
         parts[i] = _parts(rows[i], dense[i], lexical.get(i, 0.0) / best_bm25, now, config)
         d, lex, fresh, weight = parts[i]
         own[i] = direct(dense=d, lexical=lex, recency=fresh, importance=weight, config=config)
+        if rows[i]["hers"]:
+            own[i] *= config.her_words
+        if days is not None and days.holds(rows[i]["created_at"]):
+            own[i] += w_when
 
     # 3. A turn beside a relevant one is part of the same exchange: it is lifted by it, and may come along.
     beside: dict[int, list[int]] = {}
@@ -229,7 +248,7 @@ def run(
     dense.update(candidates.cosines(extra, vector))
     rows.update(extra)
     lift = {  # only current memories: a superseded neighbour is linked but not recalled
-        i: max(own.get(j, 0.0) for j in near) / config.direct_max for i, near in beside.items() if i in rows
+        i: max(own.get(j, 0.0) for j in near) / direct_max for i, near in beside.items() if i in rows
     }
     ranked = {i: own.get(i, 0.0) + config.w_context * lift.get(i, 0.0) for i in own.keys() | lift.keys()}
 
@@ -237,12 +256,17 @@ def run(
     chosen: list[int] = []
     vectors: dict[int, np.ndarray] = {}
     shared_count = 0
+    per_day: dict[str, int] = {}
     for i in sorted(ranked, key=ranked.__getitem__, reverse=True):
         if len(chosen) == k or ranked[i] <= 0:
             break
         vectors[i] = np.frombuffer(rows[i]["embedding"], dtype=np.float32)
         if any(float(vectors[i] @ vectors[j]) >= config.duplicate_cosine for j in chosen):
             continue
+        day = rows[i]["created_at"][:10]
+        if config.max_per_day and per_day.get(day, 0) >= config.max_per_day and rows[i]["user"] != SHARED:
+            continue
+        per_day[day] = per_day.get(day, 0) + 1
         if rows[i]["user"] == SHARED:
             if shared_count >= config.max_shared:
                 continue
@@ -256,8 +280,8 @@ def run(
         why = score(
             dense=d, lexical=lex, recency=fresh, importance=weight, context=lift.get(i, 0.0), config=config
         )
-        if i not in own:
-            why = replace(why, total=round(ranked[i] / config.total_max, 4))
+        if i not in own or w_when:  # brought along as context, or lifted by the time the question names
+            why = replace(why, total=round(ranked[i] / total_max, 4))
         out.append(Recalled(to_memory(conn, rows[i]), why))
     return out
 

@@ -12,6 +12,7 @@ import logging
 import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,9 +23,10 @@ from memory.connections import Connections
 from memory.db import DB_FILE, now_iso
 from memory.embedder import Embedder
 from memory.index import IndexConfig, IndexFiles, VectorIndex
-from memory.models import SHARED, Conversation, Kind, Memory, MemoryError_, Recalled, Role, Turn
+from memory.models import SHARED, Kind, Memory, MemoryError_, Recalled, Turn
 from memory.recall import RecallConfig
 from memory.scopes import ScopeIndexes
+from memory.store_log import ConversationLog
 from persona.clock import Clock, SystemClock
 
 __all__ = ["DB_FILE", "MemoryStore"]
@@ -34,7 +36,7 @@ T = TypeVar("T")
 SEED_MARK = "seed:"  # meta key prefix: the content hash of each seed file ingested
 
 
-class MemoryStore:
+class MemoryStore(ConversationLog):
     """SQLite (truth) + one FAISS index per user (derived) + FTS5 (lexical). Blocking work runs in threads."""
 
     def __init__(
@@ -164,11 +166,13 @@ class MemoryStore:
 
     # -- reading ------------------------------------------------------------------------------
 
-    async def recall(self, user: str, query: str, *, k: int, shared: bool = True) -> list[Recalled]:
-        """The k memories most worth recalling for `query`: this user's, plus shared seed passages."""
+    async def recall(
+        self, user: str, query: str, *, k: int, shared: bool = True, now: datetime | None = None
+    ) -> list[Recalled]:
+        """The k memories most worth recalling for `query` asked at `now` (default: the clock's time)."""
         if k <= 0 or not query.strip():
             return []
-        return await asyncio.to_thread(self._recall, user, query, k, shared)
+        return await asyncio.to_thread(self._recall, user, query, k, shared, now)
 
     async def recall_with_history(
         self, user: str, conversation: str, query: str, *, k: int, history: int
@@ -181,7 +185,9 @@ class MemoryStore:
 
         return await asyncio.to_thread(run)
 
-    def _recall(self, user: str, query: str, k: int, shared: bool) -> list[Recalled]:
+    def _recall(
+        self, user: str, query: str, k: int, shared: bool, now: datetime | None = None
+    ) -> list[Recalled]:
         config = self.recall_config
         scopes = [user, SHARED] if shared else [user]
         self._settle(user)  # this user's last recall left its trace before this one reads
@@ -190,7 +196,8 @@ class MemoryStore:
         lexical = self._beside.submit(self._db.read, recall.lexical_candidates, scopes, query, k, config)
         vector = self.embedder.embed([query])[0]
         indexes = {s: self._indexes.get(s) for s in scopes}
-        now = self.clock.now()
+        # "Last weekend" and a memory's freshness are both counted from the moment of the question.
+        now = now or self.clock.now()
         found = self._db.read(
             recall.run, indexes, vector, query, k, config, now=now, lexical=lexical.result()
         )
@@ -254,44 +261,6 @@ class MemoryStore:
             forget.checkpoint(conn)
 
         await asyncio.wrap_future(self._db.after_write(job))
-
-    # -- the conversation log -----------------------------------------------------------------
-
-    async def log_turn(
-        self,
-        user: str,
-        conversation: str,
-        role: Role,
-        text: str,
-        *,
-        status: str = "complete",
-        learned: bool | None = None,
-    ) -> Turn:
-        """Append a message to a conversation (acknowledged once SQLite committed it)."""
-        return await self._write(
-            lambda c: turns.insert(c, user, conversation, role, text, status, now_iso(self.clock), learned)
-        )
-
-    async def history(self, user: str, conversation: str, limit: int) -> list[Turn]:
-        """The last `limit` turns of a conversation, oldest first."""
-        return await self._read(turns.recent, user, conversation, limit)
-
-    async def unlearned_turns(self) -> list[Turn]:
-        """Said turns whose learning was cut short (by a crash), to finish at start."""
-        return await self._read(turns.unlearned)
-
-    async def conversations(self, user: str, limit: int = 100) -> list[Conversation]:
-        """A user's conversations, most recently active first."""
-        return await self._read(turns.conversations, user, limit)
-
-    async def export(self, user: str) -> dict[str, Any]:
-        """Everything stored for a user: memories (without vectors) and every turn."""
-        return {
-            "user": user,
-            "exported_at": now_iso(self.clock),
-            "memories": await self._read(rows.exported, user),
-            "turns": await self._read(turns.all_turns, user),
-        }
 
     # -- upkeep -------------------------------------------------------------------------------
 

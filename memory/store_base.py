@@ -18,6 +18,7 @@ its full-text search) would implement the same methods with the same semantics:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 import numpy as np
@@ -51,8 +52,10 @@ class MemoryEngine(Protocol):
         """Store several memories in one transaction (`vectors`: already embedded); None marks a duplicate."""
         ...
 
-    async def recall(self, user: str, query: str, *, k: int, shared: bool = True) -> list[Recalled]:
-        """The k memories most worth recalling for `query`, best first, each with the Score that chose it."""
+    async def recall(
+        self, user: str, query: str, *, k: int, shared: bool = True, now: datetime | None = None
+    ) -> list[Recalled]:
+        """The k memories most worth recalling for `query` asked at `now` (default: the clock), best first."""
         ...
 
     async def recall_with_history(

@@ -86,6 +86,12 @@ def memory_text(turn: Turn, speaker: str | None = None) -> str:
     return f"[{turn.created_at[:10]}] {speaker or turn.role}: {' '.join(turn.text.split())}"
 
 
+# Her replies run long (a recipe, a list of ideas); the vector carries their opening words, which say what
+# the reply is about, and the full text stays in the lexical index. Embedding cost grows with length, and
+# her long replies made ingest several times slower (bench/RESULTS.md, LongMemEval ingest).
+HER_EMBEDDED_WORDS = 64
+
+
 def embedded_text(text: str, speaker: str | None = None) -> str:
     """How a said thing is embedded: the words as said, after the speaker's name when one is given."""
     # Questions to her arrive in the first person from the person who said it, and match the bare words
@@ -105,5 +111,9 @@ def turn_memory(turn: Turn, speaker: str | None = None, *, created_at: str | Non
         importance(text),
         (turn.id,) if turn.id else (),
         created_at=created_at,
-        embed_text=embedded_text(turn.text, speaker),
+        embed_text=embedded_text(
+            turn.text if turn.role != "assistant" else " ".join(turn.text.split()[:HER_EMBEDDED_WORDS]),
+            speaker,
+        ),
+        hers=turn.role == "assistant",
     )

@@ -12,6 +12,7 @@ import numpy as np
 from memory import context
 from memory.index import VectorIndex
 from memory.models import Kind, Memory
+from memory.rows import to_memory
 
 # A new memory this close (cosine) to an existing one of the same user says nothing new.
 NEAR_DUPLICATE = 0.97
@@ -28,6 +29,7 @@ class NewMemory:
     created_at: str | None = None
     fact_key: str | None = None
     embed_text: str | None = None  # what retrieval matches on, when it differs from the stored text
+    hers: bool = False  # her own words (a reply of hers), not the person's
 
 
 def content_hash(text: str) -> str:
@@ -103,15 +105,23 @@ def insert(
             if outcome is None or isinstance(outcome, Memory):
                 out.append(outcome)
                 continue
-        elif dedupe and is_duplicate(conn, index, user, item, vector):
-            out.append(None)
-            continue
+        else:
+            # The same words said again the same day (a "Yeah", a "This message was deleted."): one memory,
+            # backed by one more turn, so nothing said is lost and the unique text index holds.
+            same = same_text(conn, user, item)
+            if same is not None:
+                _link(conn, same["id"], item.sources)
+                out.append(None if dedupe else to_memory(conn, same))
+                continue
+            if dedupe and is_duplicate(conn, index, user, item, vector):
+                out.append(None)
+                continue
         when = item.created_at or stamp
         # A turn follows the one said just before it in the same sitting (see memory/context.py).
         follows = context.previous_turn(conn, user, when) if item.kind == "turn" else None
         cur = conn.execute(
             "INSERT INTO memories (user, kind, text, created_at, importance, content_hash, embedding,"
-            " fact_key, thread_prev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " fact_key, thread_prev, hers) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 user,
                 item.kind,
@@ -122,6 +132,7 @@ def insert(
                 vector.tobytes(),
                 item.fact_key,
                 follows,
+                int(item.hers),
             ),
         )
         memory_id = int(cur.lastrowid or 0)
@@ -132,15 +143,19 @@ def insert(
     return out
 
 
+def same_text(conn: sqlite3.Connection, user: str, item: NewMemory) -> sqlite3.Row | None:
+    """The user's stored memory of the same kind with the same text (whitespace and case aside), if any."""
+    return conn.execute(
+        "SELECT * FROM memories WHERE user = ? AND kind = ? AND content_hash = ?",
+        (user, item.kind, content_hash(item.text)),
+    ).fetchone()
+
+
 def is_duplicate(
     conn: sqlite3.Connection, index: VectorIndex, user: str, item: NewMemory, vector: np.ndarray
 ) -> bool:
     """Same text already stored for this user, or a near-identical one (cosine >= NEAR_DUPLICATE)."""
-    same = conn.execute(
-        "SELECT 1 FROM memories WHERE user = ? AND kind = ? AND content_hash = ?",
-        (user, item.kind, content_hash(item.text)),
-    ).fetchone()
-    if same:
+    if same_text(conn, user, item) is not None:
         return True
     nearest = index.search(vector, 1)
     return bool(nearest and nearest[0][1] >= NEAR_DUPLICATE)
