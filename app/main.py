@@ -6,9 +6,12 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import FileResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.backends import Backend
 from app.config import Settings, shipped
@@ -23,6 +26,17 @@ from persona.clock import Clock
 
 log = logging.getLogger(__name__)
 WEB_DIR = shipped("web")
+
+
+async def allow_every_method(request: Request, exc: Exception) -> Response:
+    """FastAPI's own answer to an HTTP error, with a 405's Allow naming every method of the path."""
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 405:
+        path = request.url.path
+        methods = {m for r in request.app.routes if isinstance(r, APIRoute) and r.path_regex.match(path)
+                   for m in r.methods or ()}  # fmt: skip
+        exc.headers = {**(exc.headers or {}), "Allow": ", ".join(sorted(methods))}
+    return await http_exception_handler(request, exc)
 
 
 def create_app(
@@ -83,6 +97,9 @@ def create_app(
         max_body_bytes=settings.max_request_bytes,
         body_limits={"/v1/audio/transcriptions": settings.max_audio_bytes},
     )
+    # Starlette names only the first route's methods in a 405's Allow; a path served by two routes
+    # (GET and PUT /api/initiative) must list both.
+    app.add_exception_handler(StarletteHTTPException, allow_every_method)
     app.include_router(api.router)
     app.include_router(initiative.router)
     app.include_router(ws.router)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path
 from pydantic import BaseModel, ConfigDict, Field
@@ -28,7 +28,7 @@ class InitiativeState(BaseModel):
 class InitiativeChoice(BaseModel):
     """The person's choice."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # `0` or "no" is not a yes/no answer
     enabled: bool
 
 
@@ -52,7 +52,10 @@ async def get_initiative(services: ServicesDep, user: UserDep) -> InitiativeStat
     return await _state(services, user)
 
 
-@router.put("/api/initiative", tags=["initiative"])
+UNREADABLE: dict[int | str, dict[str, Any]] = {400: {"description": "The body is not readable JSON."}}
+
+
+@router.put("/api/initiative", tags=["initiative"], responses=UNREADABLE)
 async def set_initiative(choice: InitiativeChoice, services: ServicesDep, user: UserDep) -> InitiativeState:
     """Let her message you first, or not (your choice; the server's switch still applies)."""
     await services.store.run_write(initiative.set_off, user, not choice.enabled)
@@ -86,7 +89,11 @@ async def self_model(services: ServicesDep, user: UserDep) -> list[SelfNoteOut]:
     return [SelfNoteOut.model_validate(n) for n in await services.store.run_read(selfmodel.listed, user)]
 
 
-@router.post("/api/self/{note_id}", tags=["initiative"], responses={404: {"description": "No such change."}})
+@router.post(
+    "/api/self/{note_id}",
+    tags=["initiative"],
+    responses={**UNREADABLE, 404: {"description": "No such change."}},
+)
 async def decide(
     note_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
     decision: SelfDecision,
