@@ -14,7 +14,7 @@ from app.presence import learn_mood, learn_plans
 from memory.extract import extract_facts, importance
 from memory.models import Turn
 from memory.store import MemoryStore
-from memory.turns import turn_memory
+from memory.turns import turn_memories
 from memory.write import NewMemory
 
 log = logging.getLogger(__name__)
@@ -44,8 +44,10 @@ class Learner:
             await asyncio.wait(pending)
 
 
-async def learn(store: MemoryStore, backend: Backend, model_facts: bool, said: Turn) -> None:
-    """Remember what the person said and the facts in it (her own replies stay in the log only).
+async def learn(
+    store: MemoryStore, backend: Backend, model_facts: bool, said: Turn, reply: Turn | None = None
+) -> None:
+    """Remember what the person said, the facts in it, and her `reply` (her own words are memories too).
 
     The turn is marked learned in the same transaction, so one cut short (SIGKILL) is learned at the
     next start (see `Services.finish_learning`).
@@ -54,7 +56,7 @@ async def learn(store: MemoryStore, backend: Backend, model_facts: bool, said: T
         facts = await extract_with_model(backend, said.text) if model_facts else extract_facts(said.text)
         day = said.created_at[:10]
         # Stored with date and speaker (what the model reads); embedded as said (what questions match).
-        items = [turn_memory(said)] + [
+        items = turn_memories(said) + [
             NewMemory(
                 f"[{day}] {f.text}",
                 "fact",
@@ -65,6 +67,8 @@ async def learn(store: MemoryStore, backend: Backend, model_facts: bool, said: T
             )
             for f in facts
         ]
+        # Written after the person's turn, so her reply follows it in the sitting (memory/context.py).
+        items += turn_memories(reply) if reply is not None else []
         await store.remember_batch(said.user, items)
     except Exception as exc:  # learning is best effort; the turn itself is already stored
         log.error("could not remember turn %d: %r", said.id, exc)

@@ -132,7 +132,7 @@ class ChatSession:
             if feeling is not None:
                 feeling.cancel()
             if said:
-                self.learner.spawn(self.user, self._learn(said))
+                self.learner.spawn(self.user, self._learn(said, None))
             yield ErrorFrame(
                 code="memory_error", message="I couldn't reach my memory just now.", user_turn_id=said_id
             )
@@ -272,8 +272,10 @@ class ChatSession:
             reply = await asyncio.shield(
                 self.store.log_turn(self.user, self.conversation, "assistant", reply_text, status=status)
             )
-        self.learner.spawn(self.user, self._learn(said))
+        # Her whole replies are remembered too ("what was that recipe you gave me?"); a cut-off one is not.
+        kept = reply if reply is not None and not interrupted and reply.text.strip() else None
+        self.learner.spawn(self.user, self._learn(said, kept))
         return reply
 
-    async def _learn(self, said: Turn) -> None:
-        await learn(self.store, self.backend, self.config.model_facts, said)
+    async def _learn(self, said: Turn, reply: Turn | None) -> None:
+        await learn(self.store, self.backend, self.config.model_facts, said, reply)

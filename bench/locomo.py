@@ -62,7 +62,7 @@ async def run_conversation(
     """Ingest one conversation as its own user, ask its questions; outcomes, latencies per k, ingest s."""
     user = f"locomo-{number}"
     started = time.perf_counter()
-    dia = {m.id: d for d, m in (await locomo_data.ingest(store, user, conv.turns, vectors)).items()}
+    dia = {m.id: d for d, m in await locomo_data.ingest(store, user, conv.turns, vectors)}
     ingest_s = time.perf_counter() - started
     await store.recall(user, "warm up", k=max(ks))  # loads the user's index; not timed
 

@@ -114,15 +114,18 @@ async def run_conversation(
 ) -> list[Row]:  # fmt: skip
     """Ingest one conversation as its own user, then answer its chosen questions both ways."""
     user = f"locomo-{number}"
-    stored = await locomo_data.ingest(store, user, conv.turns)
-    dia = {m.id: d for d, m in stored.items()}
+    made = await locomo_data.ingest(store, user, conv.turns)
+    stored: dict[str, str] = {}  # dia_id -> what was stored of it (its passages, in order)
+    for d, m in made:
+        stored[d] = f"{stored[d]} {m.text}" if d in stored else m.text
+    dia = {m.id: d for d, m in made}
     order = {t.dia_id: t.position for t in conv.turns}
     today = conv.turns[-1].created_at[:10]  # the questions come after the last session
 
     rows = []
     for q, answer, weight in choose(conv, answers, per_conv):
         recalled = await store.recall(user, q.question, k=K)
-        evidence = [stored[d].text for d in sorted(q.gold, key=order.__getitem__) if d in stored]
+        evidence = [stored[d] for d in sorted(q.gold, key=order.__getitem__) if d in stored]
         started = time.perf_counter()
         retrieved = await reader.answer([r.memory.text for r in recalled], q.question, today)
         middle = time.perf_counter()

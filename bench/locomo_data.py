@@ -19,7 +19,7 @@ import numpy as np
 
 from memory.models import Memory, Turn
 from memory.store import MemoryStore
-from memory.turns import memory_text, turn_memory
+from memory.turns import memory_text, turn_memories, turn_memory
 from memory.write import NewMemory
 
 # The repo and ../shared sit side by side (here and in CI).
@@ -145,16 +145,22 @@ def stored_text(turn: LocomoTurn) -> str:
 
 
 def new_memory(turn: LocomoTurn) -> NewMemory:
-    """The turn as the product's write path builds it (memory.turns.turn_memory, as app.session does), the
-    speaker named: stored with date and name, embedded as who said what, created at the session time."""
+    """The whole turn as one memory (memory.turns.turn_memory): the same text for every system compared."""
     return turn_memory(locomo_turn(turn), turn.speaker, created_at=turn.created_at)
+
+
+def new_memories(turn: LocomoTurn) -> list[NewMemory]:
+    """The turn as the product's write path builds it (memory.turns.turn_memories, as app.learning does),
+    the speaker named: stored with date and name, embedded as who said what, created at the session time."""
+    return turn_memories(locomo_turn(turn), turn.speaker, created_at=turn.created_at)
 
 
 async def ingest(
     store: MemoryStore, user: str, turns: Sequence[LocomoTurn], vectors: np.ndarray | None = None
-) -> dict[str, Memory]:
+) -> list[tuple[str, Memory]]:
     """Write the turns through the product's write path as `user` (no de-duplication: every turn is
-    evidence; `vectors`: their embeddings, if already computed); dia_id -> the memory it became."""
-    items = [new_memory(t) for t in turns]
-    memories = await store.remember_batch(user, items, vectors=vectors, dedupe=False)
-    return {t.dia_id: m for m, t in zip(memories, turns, strict=True) if m is not None}
+    evidence; `vectors`: the embeddings of their new_memories, if already computed); (dia_id, memory) for
+    each memory made (a long turn makes one per passage)."""
+    made = [(t.dia_id, m) for t in turns for m in new_memories(t)]
+    memories = await store.remember_batch(user, [m for _, m in made], vectors=vectors, dedupe=False)
+    return [(d, m) for m, (d, _) in zip(memories, made, strict=True) if m is not None]

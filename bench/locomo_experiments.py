@@ -121,7 +121,7 @@ def product_variants() -> list[Variant]:
 def product_vectors(conv: LocomoConversation, embedder: Embedder, text: str) -> np.ndarray:
     """The turns' vectors as a product variant stores them."""
     if text == "product":  # as MemoryStore.remember_batch embeds them (one call per conversation)
-        return embedder.embed([locomo_data.new_memory(t).embed_text or "" for t in conv.turns])
+        return embedder.embed([m.embed_text or "" for t in conv.turns for m in locomo_data.new_memories(t)])
     return embed_cached(embedder, FORMATS[text](conv.turns))
 
 

@@ -5,7 +5,9 @@ with MemoryStore.remember_batch of the product's turn memories (bench/longmemeva
 question is asked through `store.recall(...)` at its question date. Scored on the top k memories:
 turn recall@k (share of the `has_answer` turns found), session recall_any@k (an evidence session among
 them) and recall_all@k (every evidence session among them), per question type, with 95% bootstrap CIs
-over questions. Abstention questions (`_abs`) are skipped by the retrieval metric, as in the paper.
+over questions. Abstention questions (`_abs`) are skipped by the retrieval metric, as in the paper; for
+them, and for the rest, `recalled_nothing` tells how often nothing passed the relevance floor (she says she
+doesn't remember: right for the first, a loss for the others).
 
     .venv/bin/python -m bench.longmemeval [--per-type N | --all] [--split dev|held-out|all] [--out PATH]
 """
@@ -28,6 +30,7 @@ import numpy as np
 
 from bench import locomo_metrics, longmemeval_data, report
 from bench.longmemeval_data import TYPES, LmeQuestion
+from memory.embed_base import MAX_TOKENS
 from memory.embedder import Embedder, load_embedder
 from memory.recall import RecallConfig
 from memory.store import MemoryStore
@@ -46,8 +49,12 @@ VARIANTS = {
     "when": RecallConfig(w_when=0.3, when_pool=50),
     "per-day-3": RecallConfig(max_per_day=3),
     "per-day-5": RecallConfig(max_per_day=5),
+    "no-floor": RecallConfig(min_relevance=0.0),
+    "floor-0.2": RecallConfig(min_relevance=0.2),
 }
 METRICS = [f"{m}_at_{k}" for m in ("turn_recall", "session_recall_any", "session_recall_all") for k in KS]
+METRICS += ["newest_first_at_10"]  # knowledge updates: the newest statement before the older ones
+METRICS += ["recalled_nothing"]  # abstention questions: she says she doesn't remember (the floor's cost)
 
 
 async def run_question(
@@ -57,16 +64,18 @@ async def run_question(
     with tempfile.TemporaryDirectory(prefix="samantha-lme-") as tmp:
         store = await MemoryStore.open(Path(tmp), embedder, recall_config=config)
         try:
-            items = [longmemeval_data.new_memory(t) for t in q.turns]
+            # Each memory with the turn it came from (a long message becomes several: its passages).
+            made = [(t.index, m) for t in q.turns for m in longmemeval_data.new_memories(t)]
+            items = [m for _, m in made]
             vectors, embed_s = _vectors(embedder, q.qid, items)
             started = time.perf_counter()
             memories = await store.remember_batch(USER, items, vectors=vectors, dedupe=False)
             # Only a write that embedded its texts counts toward the ingest rate (None: from the cache).
             ingest_s = None if embed_s is None else embed_s + time.perf_counter() - started
             where: dict[int, list[int]] = {}  # memory id -> the turns it holds (same words, same day)
-            for m, t in zip(memories, q.turns, strict=True):
+            for m, (turn, _) in zip(memories, made, strict=True):
                 if m is not None:
-                    where.setdefault(m.id, []).append(t.index)
+                    where.setdefault(m.id, []).append(turn)
             await store.recall(USER, "warm up", k=max(KS))  # loads the index; not timed
             t0 = time.perf_counter()
             asked = {} if wall_clock else {"now": q.asked_at}
@@ -76,7 +85,11 @@ async def run_question(
             await store.aclose()
     ranked = [where.get(r.memory.id, []) for r in recalled]
     gold_turns = {t.index for t in q.turns if t.has_answer}
-    scores: dict[str, float] = {}
+    # Nothing above the relevance floor: she says she doesn't remember. Right for a question about
+    # something never said (abstention), a loss for the rest: the floor's two sides.
+    scores: dict[str, float] = {"recalled_nothing": float(not recalled)}
+    if q.abstention:
+        return scores, latency, ingest_s
     for k in KS:
         found = {i for held in ranked[:k] for i in held}
         sessions = {q.turns[i].session for i in found}
@@ -84,14 +97,34 @@ async def run_question(
             scores[f"turn_recall_at_{k}"] = len(found & gold_turns) / len(gold_turns)
         scores[f"session_recall_any_at_{k}"] = float(bool(sessions & q.answer_sessions))
         scores[f"session_recall_all_at_{k}"] = float(q.answer_sessions <= sessions)
+    newest = newest_first(q, ranked)
+    if newest is not None:
+        scores["newest_first_at_10"] = newest
     return scores, latency, ingest_s
+
+
+def newest_first(q: LmeQuestion, ranked: list[list[int]]) -> float | None:
+    """For a changed fact (evidence said on several days): 1 if its newest statement comes first among the
+    evidence in the top 10, else 0; None where the evidence was all said on one day."""
+    gold = [t for t in q.turns if t.has_answer]
+    days = {t.created_at[:10] for t in gold}
+    if q.qtype != "knowledge-update" or len(days) < 2:
+        return None
+    latest = max(days)
+    for held in ranked[:10]:
+        said = {q.turns[i].created_at[:10] for i in held if q.turns[i].has_answer}
+        if said:
+            return float(latest in said)
+    return 0.0
 
 
 def _vectors(embedder: Embedder, qid: str, items: list[NewMemory]) -> tuple[np.ndarray, float | None]:
     """The items' vectors as remember_batch embeds them, and the seconds it took (None: from the cache)."""
     # Embedding dominates the write; a variant of recall need not pay it again for the same texts.
     texts = [i.embed_text or i.text for i in items]
-    digest = hashlib.sha256("\x00".join([embedder.name, *texts]).encode()).hexdigest()[:16]
+    # The key names how texts were cut, too: a cached vector of another length limit is another vector.
+    key = [embedder.name, f"tokens {MAX_TOKENS}", *texts]
+    digest = hashlib.sha256("\x00".join(key).encode()).hexdigest()[:16]
     cached = CACHE / f"{qid}-{digest}.npy"
     if cached.exists():
         return np.load(cached), None
@@ -120,7 +153,8 @@ def summarise(rows: list[tuple[str, dict[str, float]]]) -> dict[str, Any]:
         groups: dict[str, list[float]] = {"all": []}
         for qtype, scores in rows:
             if metric in scores:
-                groups["all"].append(scores[metric])
+                if qtype != "abstention":  # "all" is every answerable question
+                    groups["all"].append(scores[metric])
                 groups.setdefault(qtype, []).append(scores[metric])
         out[metric] = {
             g: {"mean": float(np.mean(v)), "ci95": _ci(v), "n": len(v)}
@@ -133,24 +167,23 @@ def summarise(rows: list[tuple[str, dict[str, float]]]) -> dict[str, Any]:
 async def benchmark(
     questions: list[LmeQuestion], embedder: Embedder, config: RecallConfig, wall_clock: bool = False
 ) -> dict[str, Any]:
-    """Every non-abstention question in its own store; the summary in the JSON layout of bench/results."""
+    """Every question in its own store (abstention ones only for `recalled_nothing`); the summary in the
+    JSON layout of bench/results."""
     commit = report.commit()
     rows: list[tuple[str, dict[str, float]]] = []
     latencies: list[float] = []
     ingest_s, turns = 0.0, 0
     for n, q in enumerate(questions):
-        if q.abstention:
-            continue
         scores, latency, secs = await run_question(q, embedder, config, wall_clock)
-        rows.append((q.qtype, scores))
+        rows.append(("abstention" if q.abstention else q.qtype, scores))
         latencies.append(latency)
         if secs is not None:
             ingest_s += secs
-            turns += len(q.turns)
+            turns += len(q.turns)  # turns said, not the memories (passages) they became
         log.info(
-            "%d/%d %s %s turn@10 %s all@10 %.0f, ingest %s s",
+            "%d/%d %s %s turn@10 %s all@10 %s, ingest %s s",
             *(n + 1, len(questions), q.qid, q.qtype),
-            *(scores.get("turn_recall_at_10", "-"), scores["session_recall_all_at_10"], secs),
+            *(scores.get("turn_recall_at_10", "-"), scores.get("session_recall_all_at_10", "-"), secs),
         )
     summary = summarise(rows)
     result: dict[str, Any] = {m: {g: c["mean"] for g, c in summary[m].items()} for m in METRICS}
@@ -172,7 +205,7 @@ async def benchmark(
 
 def table(result: dict[str, Any]) -> str:
     """Percent per group and metric, with the n of each group."""
-    groups = list(result["session_recall_all_at_10"])
+    groups = list(dict.fromkeys(g for m in METRICS for g in result[m]))
     head = "| group | n | " + " | ".join(m.replace("_at_", "@") for m in METRICS) + " |"
     lines = [head, "|---|---:|" + "---:|" * len(METRICS)]
     for g in groups:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from memory.models import Turn
-from memory.turns import turn_memory
+from memory.turns import turn_memories
 from memory.write import NewMemory
 
 DATA_PATH = Path(__file__).resolve().parents[2] / "shared" / "bench" / "longmemeval_s_cleaned_498.json.gz"
@@ -113,9 +113,9 @@ def stratified(questions: Sequence[LmeQuestion], per_type: int) -> list[LmeQuest
     return sorted(picked, key=questions.index)
 
 
-def new_memory(turn: LmeTurn) -> NewMemory:
-    """The turn as the product's write path builds it (memory.turns.turn_memory), at its session time."""
+def new_memories(turn: LmeTurn) -> list[NewMemory]:
+    """The turn as the product's write path builds it (memory.turns.turn_memories), at its session time."""
     said = Turn(
         0, "lme", "lme", "assistant" if turn.role == "assistant" else "user", turn.text, turn.created_at
     )
-    return turn_memory(said, created_at=turn.created_at)
+    return turn_memories(said, created_at=turn.created_at)

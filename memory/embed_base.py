@@ -16,6 +16,10 @@ import numpy as np
 # A turn embeds the person's words twice (as the recall query, then as the memory it becomes): the last
 # RECENT texts are kept, so the second time costs nothing.
 RECENT = 256
+# Word pieces embedded per text. The model card of all-MiniLM-L6-v2 says it was trained on sequences limited
+# to 128 tokens (its config allows 256): past 128 the vector hardly changes and the time nearly doubles
+# (bench/RESULTS.md, LongMemEval ingest). The lexical index still holds every word.
+MAX_TOKENS = 128
 
 
 def model_dir(path: str | None) -> str:

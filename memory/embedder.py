@@ -17,7 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
-from memory.embed_base import CachingEmbedder, model_dir, model_name
+from memory.embed_base import MAX_TOKENS, CachingEmbedder, model_dir, model_name
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ class SentenceTransformerEmbedder(CachingEmbedder):
         from sentence_transformers import SentenceTransformer
 
         self._model = SentenceTransformer(path, device="cpu")
+        self._model.max_seq_length = min(self._model.max_seq_length or MAX_TOKENS, MAX_TOKENS)
         self.name = model_name(path)
         dimension = getattr(self._model, "get_embedding_dimension", None) or (
             self._model.get_sentence_embedding_dimension

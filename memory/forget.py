@@ -128,10 +128,12 @@ def replies_quoting(conn: sqlite3.Connection, user: str, texts: Sequence[str]) -
 
 
 def _said_elsewhere(conn: sqlite3.Connection, user: str, word: str) -> bool:
-    """Whether a word (as full-text search stems it) is in any remaining memory of this user."""
+    """Whether a word (as full-text search stems it) is in any remaining memory of what this user said."""
+    # Her own words do not count: a reply of hers repeating a password is a copy of it, not the person
+    # saying it elsewhere.
     found = conn.execute(
         "SELECT 1 FROM memories_fts f JOIN memories m ON m.id = f.rowid"
-        " WHERE memories_fts MATCH ? AND m.user = ? LIMIT 1",
+        " WHERE memories_fts MATCH ? AND m.user = ? AND m.hers = 0 LIMIT 1",
         (f'"{word}"', user),
     ).fetchone()
     return found is not None

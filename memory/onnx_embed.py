@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from memory.embed_base import CachingEmbedder, model_dir, model_name
+from memory.embed_base import MAX_TOKENS, CachingEmbedder, model_dir, model_name
 
 log = logging.getLogger(__name__)
 
@@ -187,11 +187,11 @@ class OnnxEmbedder(CachingEmbedder):
         directory = Path(path)
         pipeline = read_pipeline(directory)
         self.name, self.dim, self._lower = model_name(path), pipeline.dim, pipeline.lower_case
-        # The model's own fast tokenizer (what transformers wraps), truncated like sentence-transformers:
-        # max_seq_length tokens including [CLS] and [SEP].
+        # The model's own fast tokenizer (what transformers wraps), truncated like the torch runtime:
+        # MAX_TOKENS (at most the model's max_seq_length) including [CLS] and [SEP].
         self._tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
         self._tokenizer.no_padding()
-        self._tokenizer.enable_truncation(max_length=pipeline.max_length)
+        self._tokenizer.enable_truncation(max_length=min(pipeline.max_length, MAX_TOKENS))
         self._pad = self._tokenizer.token_to_id("[PAD]") or 0
         # Two threads that sleep when idle: a little faster than one, quiet or busy; spinning threads were
         # faster only on idle cores and would burn the CPU that generation and the event loop need

@@ -3,7 +3,8 @@
 1. Candidates: the nearest vectors of each scope (FAISS, cosine) and the best BM25 matches of each memory in
    its context (FTS5), `pool` from each side.
 2. Honest not-knowing: a candidate whose relevance (cosine and the share of the question's words found)
-   is below the floor is dropped; with nothing left she says she does not remember.
+   is below the floor is dropped; with nothing left she says she does not remember. A moment shared
+   (not a question) has a lower floor: it asks for nothing, and a memory may still enrich it.
 3. Score: meaning, shared words, recency and importance, plus a lift from the turn said just before or
    after it (a fragment of the same exchange), which may also bring that turn along.
 4. Choice: best first, skipping near-duplicates and more than a few film passages.
@@ -23,11 +24,11 @@ from datetime import datetime
 
 import numpy as np
 
-from memory import candidates, context, when
+from memory import candidates, choice, context, when
 from memory.index import VectorIndex
 from memory.models import SHARED, Recalled, Score
 from memory.rows import to_memory
-from memory.words import coverage, terms
+from memory.words import asks, coverage, terms
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,11 @@ class RecallConfig:
     floor_dense: float = 0.75
     floor_coverage: float = 0.25
     min_relevance: float = 0.28
+    # A moment shared rather than a question asked ("I'm so nervous about Thursday"): nothing is asked, so
+    # nothing needs an honest "I don't remember", and a memory that could enrich the moment shares few words
+    # with it. Only what is clearly unrelated is dropped: unrelated sentences have cosines up to ~0.2 with
+    # MiniLM (bench/RESULTS.md, "Questions and moments").
+    min_relevance_moment: float = 0.16
     # Film passages are long and share vague words with everything; they must be clearly on topic.
     min_relevance_shared: float = 0.40
 
@@ -123,7 +129,8 @@ def _relevant(
 ) -> set[int]:
     """The ids whose relevance reaches the floor. Word coverage is read from the memory in its context
     (what the lexical side ranks), and only where the cosine alone does not decide."""
-    shared, own = config.min_relevance_shared, config.min_relevance
+    shared = config.min_relevance_shared
+    own = config.min_relevance if asks(query) else config.min_relevance_moment
     floor = {i: shared if r["user"] == SHARED else own for i, r in rows.items()}
     passed = {i for i in rows if relevance(dense[i], 0.0, config) >= floor[i]}
     undecided = [i for i in rows.keys() - passed if relevance(dense[i], 1.0, config) >= floor[i]]
@@ -253,25 +260,7 @@ def run(
     ranked = {i: own.get(i, 0.0) + config.w_context * lift.get(i, 0.0) for i in own.keys() | lift.keys()}
 
     # 4. Best first, without near-duplicates or too many film passages.
-    chosen: list[int] = []
-    vectors: dict[int, np.ndarray] = {}
-    shared_count = 0
-    per_day: dict[str, int] = {}
-    for i in sorted(ranked, key=ranked.__getitem__, reverse=True):
-        if len(chosen) == k or ranked[i] <= 0:
-            break
-        vectors[i] = np.frombuffer(rows[i]["embedding"], dtype=np.float32)
-        if any(float(vectors[i] @ vectors[j]) >= config.duplicate_cosine for j in chosen):
-            continue
-        day = rows[i]["created_at"][:10]
-        if config.max_per_day and per_day.get(day, 0) >= config.max_per_day and rows[i]["user"] != SHARED:
-            continue
-        per_day[day] = per_day.get(day, 0) + 1
-        if rows[i]["user"] == SHARED:
-            if shared_count >= config.max_shared:
-                continue
-            shared_count += 1
-        chosen.append(i)
+    chosen = choice.choose(ranked, rows, k, config)
 
     out = []
     for i in chosen:

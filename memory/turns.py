@@ -8,6 +8,7 @@ from typing import Any
 
 from memory.extract import importance
 from memory.models import Conversation, Role, Turn
+from memory.passages import passages
 from memory.write import NewMemory
 
 
@@ -104,16 +105,33 @@ def embedded_text(text: str, speaker: str | None = None) -> str:
 
 def turn_memory(turn: Turn, speaker: str | None = None, *, created_at: str | None = None) -> NewMemory:
     """The memory a said turn becomes, citing the turn as its source; `speaker` names who said it."""
-    text = memory_text(turn, speaker)
-    return NewMemory(
-        text,
-        "turn",
-        importance(text),
-        (turn.id,) if turn.id else (),
-        created_at=created_at,
-        embed_text=embedded_text(
-            turn.text if turn.role != "assistant" else " ".join(turn.text.split()[:HER_EMBEDDED_WORDS]),
-            speaker,
-        ),
-        hers=turn.role == "assistant",
-    )
+    return turn_memories(turn, speaker, created_at=created_at, whole=True)[0]
+
+
+def turn_memories(
+    turn: Turn, speaker: str | None = None, *, created_at: str | None = None, whole: bool = False
+) -> list[NewMemory]:
+    """The memories a said turn becomes: a long message of the person's, one per passage (`whole`: one)."""
+    # A long message often carries its news in passing ("...By the way, I went to my third wedding this
+    # year"): one vector for all of it is mostly about the rest, and the model embeds only its first
+    # MAX_TOKENS. Passages of whole sentences are each found by what they say (bench/RESULTS.md,
+    # LongMemEval, "passages"). Her replies stay whole: their opening says what they are about.
+    hers = turn.role == "assistant"
+    parts = [turn.text] if hers or whole else passages(turn.text)
+    out = []
+    for part in parts:
+        said = Turn(turn.id, turn.user, turn.conversation, turn.role, part, turn.created_at, turn.status)
+        text = memory_text(said, speaker)
+        embedded = " ".join(part.split()[:HER_EMBEDDED_WORDS]) if hers else part
+        out.append(
+            NewMemory(
+                text,
+                "turn",
+                importance(text),
+                (turn.id,) if turn.id else (),
+                created_at=created_at,
+                embed_text=embedded_text(embedded, speaker),
+                hers=hers,
+            )
+        )
+    return out

@@ -51,6 +51,21 @@ def _starts(query_terms: frozenset[str]) -> re.Pattern[str]:
     return re.compile(rf"\b(?:{alternatives})\w*")
 
 
+# How a question or a request to be reminded opens ("What did I...", "Do you remember...", "Remind me...").
+_ASKING = re.compile(
+    r"^\W*(?:what|when|where|who|whom|whose|which|why|how|do|does|did|is|are|was|were|can|could|will|"
+    r"would|should|shall|remind|tell me|recall|remember|any idea)\b",
+    re.IGNORECASE,
+)
+
+
+def asks(text: str) -> bool:
+    """Whether the text asks something (a question, a request to be told) rather than shares a moment."""
+    # A question mark anywhere counts ("I moved in March, remember?"); so does an interrogative opening
+    # without one, as people type ("what was the name of that cafe").
+    return "?" in text or any(_ASKING.match(part) for part in re.split(r"[.!\n]+", text) if part.strip())
+
+
 def fts_query(text: str, *, any_word: bool = True) -> str:
     """An FTS5 query of the text's content words, each quoted so user text cannot inject syntax."""
     words = re.findall(r"\w+", text.lower())

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from app.config import Settings
-from memory.embed_base import model_dir
+from memory.embed_base import MAX_TOKENS, model_dir
 from memory.embedder import SentenceTransformerEmbedder, load_embedder, open_embedder
 from memory.onnx_embed import OnnxEmbedder, OnnxUnavailable, read_pipeline
 
@@ -47,7 +47,9 @@ def reference() -> Any:
     """sentence-transformers itself on torch: what the vectors must equal."""
     from sentence_transformers import SentenceTransformer
 
-    return SentenceTransformer(model_dir(None), device="cpu")
+    model = SentenceTransformer(model_dir(None), device="cpu")
+    model.max_seq_length = MAX_TOKENS  # the length both runtimes embed (memory/embed_base.py)
+    return model
 
 
 def torch_vectors(reference: Any, texts: list[str]) -> np.ndarray:
@@ -67,7 +69,7 @@ def test_tokens_are_truncated_like_sentence_transformers(onnx: OnnxEmbedder, ref
     mask = theirs["attention_mask"].numpy()
     assert ours == [row[m == 1].tolist() for row, m in zip(theirs["input_ids"].numpy(), mask, strict=True)]
     assert ours == [onnx._tokenize([t])[0].ids for t in TEXTS]  # one text takes another path
-    assert len(onnx._tokenize([LONG.replace("60", "6")])[0].ids) == 256  # LONG runs past max_seq_length
+    assert len(onnx._tokenize([LONG.replace("60", "6")])[0].ids) == MAX_TOKENS  # LONG runs past the limit
 
 
 def test_a_batch_of_different_lengths_equals_one_by_one(onnx: OnnxEmbedder, onnx_cache: Path) -> None:

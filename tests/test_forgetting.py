@@ -36,7 +36,13 @@ async def test_forgetting_leaves_no_copy_anywhere(make_server: Any) -> None:
 
     async with httpx.AsyncClient(base_url=server.url) as http:
         memories = (await http.get("/api/memories")).json()
-        said = next(m for m in memories if m["kind"] == "turn" and SECRET in m["text"])
+        # What the person said (her replies quoting it are memories too, and go with it).
+        said = next(
+            m
+            for m in memories
+            if m["kind"] == "turn" and f"user: My password for the bank is {SECRET}" in m["text"]
+        )
+        assert any(SECRET in m["text"] and "assistant:" in m["text"] for m in memories)
         assert (await http.delete(f"/api/memories/{said['id']}")).status_code == 200
         assert SECRET not in (await http.get("/api/export")).text
         assert SECRET not in (await http.get("/api/memories")).text

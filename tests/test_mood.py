@@ -71,7 +71,7 @@ async def test_forgetting_the_news_forgets_the_mood(running) -> None:  # type: i
     async with httpx.AsyncClient(base_url=server.url) as http:
         assert (await http.get("/api/mood")).json()["word"] == "sad"
         memories = (await http.get("/api/memories", params={"q": "driving"})).json()
-        said = next(m for m in memories if m["kind"] == "turn")
+        said = next(m for m in memories if m["kind"] == "turn" and "user:" in m["text"])  # not her reply
         assert (await http.delete(f"/api/memories/{said['id']}")).status_code == 200
         assert (await http.get("/api/mood")).json() is None
     assert user_turn
