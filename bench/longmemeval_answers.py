@@ -61,7 +61,9 @@ def correct(q: LmeQuestion, reply: str) -> bool:
     """The reply contains the gold answer (normalised), or for an abstention question says it doesn't know."""
     if q.abstention:
         return bool(NOT_KNOWING.search(reply))
-    return f" {normalise(q.answer)} " in f" {normalise(reply)} "
+    # A gold answer may name its alternatives: "25 minutes and 50 seconds (or 25:50)".
+    golds = [q.answer, re.sub(r"\s*\(or [^)]*\)", "", q.answer), *re.findall(r"\(or ([^)]+)\)", q.answer)]
+    return any(f" {normalise(g)} " in f" {normalise(reply)} " for g in golds if normalise(g))
 
 
 async def answer(q: LmeQuestion, embedder: Embedder, reader: Reader) -> dict[str, Any]:
