@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.protocol import MoodOut
-from memory import mood, plans, timeline
+from memory import goodnight, mood, plans, timeline
 from memory.db import now_iso
 from memory.extract import importance
 from memory.models import Turn
@@ -88,6 +88,18 @@ async def learn_plans(store: MemoryStore, said: Turn) -> None:
                 await store.run_write(plans.set_due, memory.id, plan.due, plan.follow_up)
     except Exception as exc:  # best effort, like all learning: the turn itself is already stored
         log.error("could not keep the plans in turn %d: %r", said.id, exc)
+
+
+async def learn_good_night(store: MemoryStore, said: Turn) -> None:
+    """Keep a good night the person asked for in words, or stop them when asked to."""
+    wanted = goodnight.heard(said.text)
+    if wanted is None:
+        return
+    try:
+        await store.run_write(goodnight.set_wish, said.user, wanted or None)
+        log.info("good night for %s: %s", said.user, wanted.stored() if wanted else "off")
+    except Exception as exc:  # best effort, like all learning
+        log.error("could not keep the good night asked for in turn %d: %r", said.id, exc)
 
 
 async def learn_mood(store: MemoryStore, said: Turn) -> None:
