@@ -18,6 +18,7 @@ from typing import Literal
 
 _WISH = "good-night:"  # meta key per user: "HH:MM daily" or "HH:MM once"
 _SENT = "good-night-sent:"  # meta key per user: the date of the last night she said it for
+USER_KEYS = (_WISH, _SENT)  # each followed by the user id (forgetting a person removes them)
 
 # How long after its time a good night may still go out (a socket opened a little later still gets it).
 WINDOW = timedelta(hours=1)
