@@ -7,14 +7,16 @@ import os
 import re
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from app.backends.scripted import ScriptedBackend
+from app.backends.scripted import EchoBackend, ScriptedBackend
 from app.config import Settings
 from app.server import RunningServer
 from memory.accounts import AccountStore
 from memory.embedder import Embedder
+from persona.clock import SetClock
 from persona.persona import load_persona
 from tests.terminal import CTRL_A, CTRL_C, CTRL_D, ROOT, UP
 
@@ -194,3 +196,30 @@ def test_an_unreachable_server_is_one_clear_line_and_status_1(tmp_path: Path) ->
         cwd=ROOT,
     )
     assert bad.returncode == 2 and "--conversation takes" in bad.stderr
+
+
+async def test_what_she_says_unprompted_shows_up_at_the_prompt(
+    settings: Settings, embedder: Embedder, terminal: Any
+) -> None:
+    clock = SetClock(datetime(2026, 11, 30, 21, 0))
+    server = await RunningServer.start(
+        settings, backend=EchoBackend(), embedder=embedder, port=0, clock=clock
+    )
+    try:
+        tty = await terminal("--url", server.ws_url)
+        await tty.say("Could you say good night to me at 21:30?")
+        await tty.expect(r"Samantha: You said")
+        await tty.prompt()
+        tty.type("half a tho")  # typing when she speaks: her line comes above, the typing stays
+        await tty.expect(r"half a tho$")
+        clock.set(datetime(2026, 11, 30, 21, 31))
+        assert await server.initiative_round() == 1
+        await tty.expect(
+            r"Samantha: Good night\. Sleep well, and I'll be here when you wake up\.\nyou> half a tho"
+        )
+        tty.type("ught\r")
+        await tty.expect(r'You said: "half a thought"')
+        await tty.say("/quit")
+        assert await tty.exit_status() == 0
+    finally:
+        await server.stop()
