@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 # The server takes up to 120 s of one recording (app/voice/link.py); stop a little before, on our side.
 MAX_RECORDING_SECONDS = 115.0
 NO_MIC_HINT = "(on a machine without one, `samantha chat --mic FILE` hears an audio file instead)"
+NO_SPEAKER_HINT = "(`samantha chat --speaker FILE` writes her voice to a file instead)"
 
 
 class AudioUnavailable(SamanthaError):
@@ -78,7 +79,9 @@ def _device(sd: Any, kind: str) -> None:
     try:
         sd.query_devices(kind=kind)
     except (sd.PortAudioError, ValueError) as exc:
-        what = f"no microphone found {NO_MIC_HINT}" if kind == "input" else "no speaker found"
+        what = (
+            f"no microphone found {NO_MIC_HINT}" if kind == "input" else f"no speaker found {NO_SPEAKER_HINT}"
+        )
         raise AudioUnavailable(what) from exc
 
 

@@ -102,6 +102,10 @@ async def test_no_microphone_and_a_server_without_voice_are_said_plainly(
     tty = await terminal("--url", server.running.ws_url)
     await tty.say("/talk")
     await tty.expect(r"! no microphone found \(on a machine without one, `samantha chat --mic FILE`")
+    await tty.say("/read on")
+    await tty.expect(
+        r"! no speaker found \(`samantha chat --speaker FILE` writes her voice to a file instead\)"
+    )
     quiet = await make_server(voice="off", listen="off")
     tty = await terminal("--url", quiet.running.ws_url, "--speaker", str(tmp_path / "out.wav"))
     await tty.say("/talk")
