@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
+import httpx
 import pytest
 
+from app.backends.scripted import EchoBackend
 from memory.goodnight import Wish, due_night, effective, heard
 
 QUIET = (22, 8)
@@ -44,3 +46,28 @@ def test_its_time_keeps_out_of_quiet_hours_and_it_is_due_once_a_night() -> None:
     assert due_night(wish, QUIET, datetime(2026, 12, 1, 21, 40), None) == "2026-12-01"
     assert due_night(wish, QUIET, datetime(2026, 12, 1, 21, 40), "2026-12-01") is None  # said already
     assert due_night(wish, QUIET, datetime(2026, 12, 1, 22, 31), None) is None  # an hour late: let it go
+
+
+def notes(echo: EchoBackend) -> str:
+    """Her notes in the last prompt (the system messages; not what the person said)."""
+    return "\n".join(m["content"] for m in echo.prompts[-1] if m["role"] == "system")
+
+
+async def test_her_notes_say_what_is_arranged_when_asked(make_server) -> None:  # type: ignore[no-untyped-def]
+    echo = EchoBackend()
+    server = await make_server(echo)
+    chat = await server.chat("asking")
+    await chat.turn("Could you say good night to me at 23:00?")
+    assert (
+        "it is arranged, you will say it at 21:45, just before your quiet hours (they asked for 23:00)"
+        in notes(echo)
+    )
+    await chat.turn("How was your day?")
+    assert "it is arranged" not in notes(echo)  # only when asked
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        assert (await http.get("/api/initiative")).json()["good_night"] == "23:00"  # and it is kept
+        await http.put("/api/initiative", json={"enabled": False})
+    await chat.turn("Say good night to me tonight at 9pm.")
+    assert "you cannot message them first (it is switched off)" in notes(echo)
+    await chat.turn("Stop saying good night.")
+    assert "stop saying good night: it is done" in notes(echo)
