@@ -34,8 +34,13 @@ _ASK = re.compile(
     r"good[\s-]?night\b(?P<between>[^.!?\n]{0,40}?)\b(?:at|around|about|by)\s+(?:" + _TIME + ")",
     re.IGNORECASE,
 )
+_NIGHT = r"(?:a\s+)?good[\s-]?nights?\b"
+# Only about her good nights to them ("don't forget to say good night to grandma" is not one).
 _STOP = re.compile(
-    r"\b(?:stop|quit|no more|don'?t|do not|never)\b[^.!?\n]{0,30}?good[\s-]?nights?\b", re.IGNORECASE
+    rf"\b(?:stop|quit)\s+(?:saying|wishing me|sending me|telling me|the)\s+{_NIGHT}|\bno more {_NIGHT}"
+    rf"|\b(?:don'?t|do not|never)\s+(?:wish me|send me|tell me)\s+{_NIGHT}"
+    rf"|\b(?:don'?t|do not|never)\s+say\s+{_NIGHT}\s*(?:to me|any ?more)",
+    re.IGNORECASE,
 )
 
 

@@ -29,6 +29,9 @@ QUIET = (22, 8)
         ("Stop saying good night, please", False),
         ("no more good nights", False),
         ("I said good night to my mum at 10", None),  # a story, not a request
+        ("Don't forget to say good night to grandma at 9", None),  # not to her
+        ("Don't say good night to me anymore.", False),
+        ("Please don't wish me good night", False),
         ("Good night!", None),
         ("Say good night at 27:00", None),
     ],
