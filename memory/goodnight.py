@@ -31,7 +31,8 @@ _TIME = r"(?P<h>\d{1,2})(?:[:.h](?P<m>[0-5]\d))?\s*(?P<ampm>[ap]\.?\s?m\.?)?(?![
 _ASK = re.compile(
     r"(?:^|[.!?;,]\s*|\b(?:please|can you|could you|would you|will you|i'?d like you to|i want you to|"
     r"remember to)\s+)(?:please\s+)?(?:say|wish me|send me|give me|bid me|tell me)\s+(?:a\s+)?"
-    r"good[\s-]?night\b(?P<between>[^.!?\n]{0,40}?)\b(?:at|around|about|by)\s+(?:" + _TIME + ")",
+    r"good[\s-]?night\b(?:\s+(?:to me|for me|every night|each night|tonight|please|too))*"
+    r"\s+(?:at|around|about|by)\s+(?:" + _TIME + ")",
     re.IGNORECASE,
 )
 _NIGHT = r"(?:a\s+)?good[\s-]?nights?\b"

@@ -30,6 +30,7 @@ QUIET = (22, 8)
         ("no more good nights", False),
         ("I said good night to my mum at 10", None),  # a story, not a request
         ("Don't forget to say good night to grandma at 9", None),  # not to her
+        ("Can you say good night to Emma at 9?", None),  # to someone else
         ("Don't say good night to me anymore.", False),
         ("Please don't wish me good night", False),
         ("Good night!", None),
