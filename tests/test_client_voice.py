@@ -11,13 +11,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from app.voice.audio import LISTEN_RATE, decode
 from app.voice.service import Voice
 from bench.wer import word_error_rate
 from tests.terminal import ROOT
-from tests.voice_audio import spoken_wav
+from tests.voice_audio import silence, spoken_wav
 
 pytest_plugins = ["tests.voice_fixtures"]
 
@@ -117,6 +118,23 @@ async def test_no_microphone_and_a_server_without_voice_are_said_plainly(
     await tty.say("/quit")
     assert await tty.exit_status() == 0
     assert "Traceback" not in tty.screen
+
+
+async def test_silence_is_said_plainly_and_nothing_is_sent(
+    make_server: Any, terminal: Any, voice: Voice, tmp_path: Path
+) -> None:
+    mic = tmp_path / "muted.wav"
+    mic.write_bytes(silence(3.0))
+    server = await make_server(shared_voice=voice)
+    tty = await terminal("--url", server.running.ws_url, "--mic", str(mic))
+    await tty.say("/talk")
+    await record(tty, 1.5)
+    await tty.expect(r"! .* \[no_speech\]", timeout=60)
+    assert (await tty.prompt()).strip() == ""  # an empty prompt: nothing heard, nothing to send
+    await tty.say("/quit")
+    assert await tty.exit_status() == 0
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        assert (await http.get("/api/conversations")).json() == []
 
 
 def test_a_microphone_file_that_is_not_audio_is_refused_at_the_start(tmp_path: Path) -> None:
