@@ -47,6 +47,7 @@ class Talk:
 
     def talk(self, before: str) -> None:
         """Record until Enter, have it transcribed, and leave the words at the next prompt to edit."""
+        self.draft = before or None  # whatever happens, what was typed before Ctrl+T comes back
         if not self._server_listens():
             return
         try:
@@ -60,7 +61,6 @@ class Talk:
         except KeyboardInterrupt:
             recording.stop()
             self.screen.line("(dropped)")
-            self.draft = before or None
             return
         wav = recording.stop()
         self.screen.line("(transcribing…)")

@@ -109,9 +109,14 @@ async def test_no_microphone_and_a_server_without_voice_are_said_plainly(
     )
     quiet = await make_server(voice="off", listen="off")
     tty = await terminal("--url", quiet.running.ws_url, "--speaker", str(tmp_path / "out.wav"))
-    await tty.say("/talk")
+    await tty.expect(r"you> $")
+    tty.type("Typed first")
+    await tty.expect(r"Typed first$")
+    await asyncio.sleep(0.5)
+    tty.type("\x14")  # Ctrl+T
     await tty.expect(r"! this server does not listen to speech \(it runs with --listen off\)")
-    await tty.say("/read on")
+    await tty.expect(r"you> Typed first")  # what was typed is not lost
+    tty.type("\x15/read on\r")  # Ctrl+U clears it
     await tty.expect(r"! her voice is off on this server \(samantha serve --voice off\) \[voice_off\]")
     await tty.say("/read loud")
     await tty.expect(r"Usage: /read on\|off \(reading her replies aloud is off\)")
