@@ -127,6 +127,8 @@ def _add(conn: sqlite3.Connection, name: str, stamp: str) -> str:
     if row is not None and row["revoked_at"] is None:
         raise MemoryError_(f"user {name!r} already exists; revoke it first to issue a new token")
     token = secrets.token_urlsafe(32)
+    while token.startswith("-"):  # `samantha chat --token -x...` would read it as an option (1 in 64)
+        token = secrets.token_urlsafe(32)
     # Remembered for good: once an account existed, tokens stay required even if every one is revoked or
     # deleted (app/auth.py); otherwise revoking the last user would open every door.
     conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('accounts_existed', '1')")
