@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.protocol import MoodOut
-from memory import mood, plans, timeline
+from memory import goodnight, initiative, mood, plans, timeline
 from memory.db import now_iso
 from memory.extract import importance
 from memory.models import Turn
@@ -88,6 +88,41 @@ async def learn_plans(store: MemoryStore, said: Turn) -> None:
                 await store.run_write(plans.set_due, memory.id, plan.due, plan.follow_up)
     except Exception as exc:  # best effort, like all learning: the turn itself is already stored
         log.error("could not keep the plans in turn %d: %r", said.id, exc)
+
+
+async def learn_good_night(store: MemoryStore, said: Turn) -> None:
+    """Keep a good night the person asked for in words, or stop them when asked to."""
+    wanted = goodnight.heard(said.text)
+    if wanted is None:
+        return
+    try:
+        await store.run_write(goodnight.set_wish, said.user, wanted or None)
+        log.info("good night for %s: %s", said.user, wanted.stored() if wanted else "off")
+    except Exception as exc:  # best effort, like all learning
+        log.error("could not keep the good night asked for in turn %d: %r", said.id, exc)
+
+
+async def good_night_note(store: MemoryStore, user: str, text: str, quiet: tuple[int, int] | None) -> str:
+    """A line of her notes when the person asks for a good night (or to stop): what is arranged, so her
+    reply neither promises what will not happen nor says she cannot; "" for any other message."""
+    wanted = goodnight.heard(text)  # a regular expression: microseconds on every message
+    if wanted is None:
+        return ""
+    if wanted is False:
+        return "They asked you to stop saying good night: it is done; you won't any more."
+    if quiet is None or await store.run_read(initiative.is_off, user):
+        return (
+            "They asked you for a good night, but you cannot message them first (it is switched off): say so "
+            "kindly."
+        )
+    said_at = goodnight.effective(wanted.at, quiet)
+    when = (
+        f"at {said_at:%H:%M}"
+        if said_at == wanted.at
+        else f"at {said_at:%H:%M}, just before your quiet hours (they asked for {wanted.at:%H:%M})"
+    )
+    often = "every night" if wanted.daily else "tonight"
+    return f"They asked you to say good night {often}: it is arranged, you will say it {when}. Say so simply."
 
 
 async def learn_mood(store: MemoryStore, said: Turn) -> None:

@@ -1,8 +1,8 @@
 """Her initiative: a server-side task that prepares messages that are due and pushes them to open sockets.
 
 A round every `initiative_interval` seconds: quiet conversations go into her journal (app/journal.py), and
-for each person with a socket open, a follow-up on a plan
-whose day has passed or a check-in after a long silence, unless it is quiet hours, today's budget is
+for each person with a socket open, the good night they asked for (memory/goodnight.py), a follow-up on a
+plan whose day has passed or a check-in after a long silence, unless it is quiet hours, today's budget is
 spent, or the person turned it off. The message is stored in the conversation like any of hers, then
 sent as a `proactive` frame (docs/PROTOCOL.md). Nothing runs in a browser tab, and nothing here touches a
 reply: it only reads and writes small rows through the store's own threads.
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from app.protocol import Proactive
-from memory import initiative, plans
+from memory import goodnight, initiative, plans
 from memory.db import now_iso
 from memory.store import MemoryStore
 from persona.clock import iso
@@ -64,14 +64,11 @@ class Outbox:
             del self.open[user]
 
 
-Facts = tuple[bool, int, list[tuple[int, str]], tuple[str, str | None] | None]
-
-
 async def due_messages(
     store: MemoryStore, users: list[str], config: InitiativeConfig
 ) -> dict[str, tuple[str, str]]:
-    """The message due for each of `users` now and why ("follow_up" or "check_in"); a follow-up is
-    marked asked here, so it goes out once."""
+    """The message due for each of `users` now and why ("good_night", "follow_up" or "check_in"); it is
+    marked said here, so it goes out once."""
     now = store.clock.now()
     if not config.enabled or is_quiet(now, config) or not users:
         return {}
@@ -81,7 +78,7 @@ async def due_messages(
     facts = await store.run_read(initiative.round_facts, users, now.date().isoformat(), quiet_since)
     out = {}
     for user, known in facts.items():
-        if (due := await _due(store, known, now, config)) is not None:
+        if (due := await _due(store, user, known, now, config)) is not None:
             out[user] = due
             if due[1] == "check_in" and known[3] is not None:  # once per silence
                 await store.run_write(initiative.mark_checked_in, user, known[3][0])
@@ -89,11 +86,17 @@ async def due_messages(
 
 
 async def _due(
-    store: MemoryStore, facts: Facts, now: datetime, config: InitiativeConfig
+    store: MemoryStore, user: str, facts: initiative.Facts, now: datetime, config: InitiativeConfig
 ) -> tuple[str, str] | None:
-    off, sent, due, last = facts
+    off, sent, due, last, night = facts
     if off or sent >= config.per_day:
         return None
+    if night is not None:  # asked for, at a time of its own: it goes first
+        wish, said_for = night
+        tonight = goodnight.due_night(wish, (config.quiet_from, config.quiet_to), now, said_for)
+        if tonight is not None and await store.run_write(goodnight.mark_said, user, tonight):
+            tomorrow = (now + timedelta(hours=12)).date().isoformat()  # said after midnight: still "tomorrow"
+            return good_night(await store.run_read(goodnight.plan_tomorrow, user, tomorrow)), "good_night"
     for memory_id, question in due:
         if await store.run_write(plans.mark_followed_up, memory_id, now_iso(store.clock)):
             return question, "follow_up"
@@ -108,6 +111,13 @@ async def _due(
         f"It's been {spoken}, and this {part_of_day(now)} I thought of you.{about} How are you?",
         "check_in",
     )
+
+
+def good_night(plan: str | None) -> str:
+    """Her good night; with a word of luck when a plan of theirs is due tomorrow."""
+    if plan:
+        return f"Good night. Sleep well: tomorrow's the day ({said_back(plan, 14)}), and I'm rooting for you."
+    return "Good night. Sleep well, and I'll be here when you wake up."
 
 
 class Scheduler:

@@ -75,6 +75,7 @@ class Services:
                 max_tokens=s.max_tokens, temperature=s.temperature, repeat_penalty=s.repeat_penalty
             ),
             model_facts=s.facts == "model" or (s.facts == "auto" and self.backend.extracts_facts),
+            quiet_hours=(self.initiative().quiet_from, self.initiative().quiet_to) if s.initiative else None,
         )
 
     def session(self, user: str, conversation: str) -> ChatSession:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from memory import db
+from memory import db, forget
 from memory.models import SHARED, MemoryError_
 
 NAME = re.compile(r"^[a-z0-9_.-]{1,32}$")
@@ -96,7 +96,11 @@ class AccountStore:
         """Remove the account (memory.forget_user removes what is stored for it); False when there is none."""
         check_name(name)
         sql = "DELETE FROM users WHERE name = ?"
-        return await self._run(lambda c: c.execute(sql, (name,)).rowcount > 0, write=True)
+        deleted = await self._run(lambda c: c.execute(sql, (name,)).rowcount > 0, write=True)
+        # The name and token hash leave the file too: the write-ahead log (where the delete is) goes into
+        # the database, whose old page secure_delete overwrites, and is emptied.
+        await self._run(forget.checkpoint)
+        return deleted
 
     async def user_for_token(self, token: str) -> str | None:
         """The active user a token belongs to, if any."""
@@ -123,6 +127,8 @@ def _add(conn: sqlite3.Connection, name: str, stamp: str) -> str:
     if row is not None and row["revoked_at"] is None:
         raise MemoryError_(f"user {name!r} already exists; revoke it first to issue a new token")
     token = secrets.token_urlsafe(32)
+    while token.startswith("-"):  # `samantha chat --token -x...` would read it as an option (1 in 64)
+        token = secrets.token_urlsafe(32)
     # Remembered for good: once an account existed, tokens stay required even if every one is revoked or
     # deleted (app/auth.py); otherwise revoking the last user would open every door.
     conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('accounts_existed', '1')")

@@ -8,7 +8,7 @@ import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 
-from memory import write
+from memory import goodnight, initiative, journal, write
 from memory.index import VectorIndex
 from memory.models import SHARED, MemoryError_
 from memory.words import STOPWORDS
@@ -140,12 +140,18 @@ def _said_elsewhere(conn: sqlite3.Connection, user: str, word: str) -> bool:
 
 
 def everything(conn: sqlite3.Connection, user: str) -> int:
-    """Forget a user's memories, turns and conversations (not the account); how many memories went."""
+    """Forget a user's memories, turns, conversations, moods, self-model and every mark of their life in
+    `meta` (not the account); how many memories went."""
     memories = conn.execute("DELETE FROM memories WHERE user = ?", (user,)).rowcount
     conn.execute("DELETE FROM turns WHERE user = ?", (user,))
     conn.execute("DELETE FROM conversations WHERE user = ?", (user,))
     conn.execute("DELETE FROM moods WHERE user = ?", (user,))
     conn.execute("DELETE FROM self_notes WHERE user = ?", (user,))
+    # Her initiative's switch, budget and check-in mark, the good night asked for, her journal's marks.
+    keys = [prefix + user for prefix in (*initiative.USER_KEYS, *goodnight.USER_KEYS)]
+    conn.executemany("DELETE FROM meta WHERE key = ?", [(key,) for key in keys])
+    marks = journal.marks_of(user)
+    conn.execute("DELETE FROM meta WHERE substr(key, 1, ?) = ?", (len(marks), marks))
     scrub(conn)
     return int(memories)
 

@@ -5,11 +5,21 @@ from __future__ import annotations
 import sqlite3
 from datetime import date
 
-from memory import plans, timeline
+from memory import goodnight, plans, timeline
 
 _OFF = "initiative-off:"  # meta key per user: present when the person turned her messages off
 _SENT = "initiative-sent:"  # meta key per user: "<local day> <count>" of unprompted messages that day
 _CHECKED = "initiative-checked-in:"  # meta key per user: the last talk she already checked in after
+# Every meta key kept per person ends with their user id (forgetting a person removes them all).
+USER_KEYS = (_OFF, _SENT, _CHECKED)
+
+Facts = tuple[
+    bool,  # she may not message first (the person's off switch)
+    int,  # unprompted messages sent today
+    list[tuple[int, str]],  # plans due: (memory id, follow-up question)
+    tuple[str, str | None] | None,  # the last talk, when it was long enough ago for a check-in
+    tuple[goodnight.Wish, str | None] | None,  # the good night asked for, and the night last said
+]
 
 
 def is_off(conn: sqlite3.Connection, user: str) -> bool:
@@ -51,11 +61,9 @@ def mark_checked_in(conn: sqlite3.Connection, user: str, last_said: str) -> None
     conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (_CHECKED + user, last_said))
 
 
-def round_facts(
-    conn: sqlite3.Connection, users: list[str], day: str, quiet_since: str
-) -> dict[str, tuple[bool, int, list[tuple[int, str]], tuple[str, str | None] | None]]:
+def round_facts(conn: sqlite3.Connection, users: list[str], day: str, quiet_since: str) -> dict[str, Facts]:
     """What a round needs to know of each person, in one trip to a reader: off, sent today, the plans
-    due, and the last talk if it was before `quiet_since` (only then can a check-in be due)."""
+    due, the last talk if it was before `quiet_since` (only then can a check-in be due), the good night."""
     facts = {}
     for user in users:
         last = conn.execute(
@@ -71,5 +79,6 @@ def round_facts(
             sent_on(conn, user, day),
             plans.due_follow_ups(conn, user, date.fromisoformat(day)),
             timeline.last_talk(conn, user, "") if long_ago else None,
+            (wished, goodnight.sent_for(conn, user)) if (wished := goodnight.wish(conn, user)) else None,
         )
     return facts

@@ -7,6 +7,11 @@ import sqlite3
 _DONE = "journal:"  # meta key per conversation ("journal:<user>/<id>"): its entry was written (once)
 
 
+def marks_of(user: str) -> str:
+    """What every journal mark of this person's conversations starts with (forgetting removes them)."""
+    return f"{_DONE}{user}/"
+
+
 def idle_conversations(
     conn: sqlite3.Connection, user: str | None, before: str, since: str
 ) -> list[tuple[str, str]]:

@@ -18,6 +18,7 @@ from app.voice.service import Voice
 from memory.embedder import Embedder, load_embedder
 from memory.store import MemoryStore
 from tests.frames import wire_frame
+from tests.terminal import terminal  # noqa: F401  (`samantha chat` on a pseudo-terminal, for any test)
 
 
 @pytest.fixture(scope="session")
