@@ -13,7 +13,7 @@ from app.fact_model import extract_with_model
 from app.presence import learn_mood, learn_plans
 from memory.extract import extract_facts, importance
 from memory.models import Turn
-from memory.store import MemoryStore
+from memory.store_base import MemoryEngine
 from memory.turns import turn_memory
 from memory.write import NewMemory
 
@@ -44,7 +44,7 @@ class Learner:
             await asyncio.wait(pending)
 
 
-async def learn(store: MemoryStore, backend: Backend, model_facts: bool, said: Turn) -> None:
+async def learn(store: MemoryEngine, backend: Backend, model_facts: bool, said: Turn) -> None:
     """Remember what the person said and the facts in it (her own replies stay in the log only).
 
     The turn is marked learned in the same transaction, so one cut short (SIGKILL) is learned at the

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from app.protocol import Proactive
 from memory import initiative, plans
 from memory.db import now_iso
-from memory.store import MemoryStore
+from memory.store_base import MemoryEngine
 from persona.clock import iso
 from persona.timesense import how_long, part_of_day, said_back
 
@@ -68,7 +68,7 @@ Facts = tuple[bool, int, list[tuple[int, str]], tuple[str, str | None] | None]
 
 
 async def due_messages(
-    store: MemoryStore, users: list[str], config: InitiativeConfig
+    store: MemoryEngine, users: list[str], config: InitiativeConfig
 ) -> dict[str, tuple[str, str]]:
     """The message due for each of `users` now and why ("follow_up" or "check_in"); a follow-up is
     marked asked here, so it goes out once."""
@@ -89,7 +89,7 @@ async def due_messages(
 
 
 async def _due(
-    store: MemoryStore, facts: Facts, now: datetime, config: InitiativeConfig
+    store: MemoryEngine, facts: Facts, now: datetime, config: InitiativeConfig
 ) -> tuple[str, str] | None:
     off, sent, due, last = facts
     if off or sent >= config.per_day:
@@ -115,7 +115,7 @@ class Scheduler:
 
     def __init__(
         self,
-        store: MemoryStore,
+        store: MemoryEngine,
         outbox: Outbox,
         config: InitiativeConfig,
         journal: Callable[[], Awaitable[int]] | None = None,

@@ -23,6 +23,7 @@ from memory.accounts import AccountStore
 from memory.embedder import Embedder, load_embedder
 from memory.seeds import ingest_seeds
 from memory.store import DB_FILE, MemoryStore
+from memory.store_base import MemoryEngine
 from persona.clock import Clock, SystemClock
 from persona.errors import SamanthaError
 from persona.messages import GenParams
@@ -51,7 +52,7 @@ class Services:
 
     settings: Settings
     persona: Persona
-    store: MemoryStore
+    store: MemoryEngine
     backend: Backend
     accounts: AccountStore
     learner: Learner = field(default_factory=Learner)
@@ -162,11 +163,32 @@ def check_files(settings: Settings) -> None:
         check_model_file(settings.model)
 
 
+async def _open_memory(
+    settings: Settings, embedder: Embedder | None, passphrase: str | None, clock: Clock | None
+) -> MemoryEngine:
+    """The memory engine the settings name: Postgres for `database`, else the embedded store."""
+    if settings.database is None:
+        # A bad database (or passphrase) is refused at once, before the embedder's seconds of loading.
+        await asyncio.to_thread(lambda: db.connect(settings.data_dir / DB_FILE, passphrase).close())
+    if embedder is None:
+        embedder = await asyncio.to_thread(load_embedder, None, settings.embedder)
+    if settings.database is None:
+        return await MemoryStore.open(settings.data_dir, embedder, passphrase, clock=clock)
+    from memory.pg.store import PgMemoryStore  # psycopg loads only for a Postgres database
+
+    return await PgMemoryStore.open(settings.database, embedder, clock=clock)
+
+
+async def _open_accounts(settings: Settings, passphrase: str | None) -> AccountStore:
+    """Accounts beside the memories: in the data folder's database, or in the Postgres one."""
+    return await AccountStore.open(settings.data_dir, passphrase, database=settings.database)
+
+
 async def open_services(
     settings: Settings,
     *,
     backend: Backend | None = None,
-    memory: MemoryStore | None = None,
+    memory: MemoryEngine | None = None,
     embedder: Embedder | None = None,
     accounts: AccountStore | None = None,
     clock: Clock | None = None,
@@ -180,17 +202,18 @@ async def open_services(
     check_files(settings)
     persona = load_persona(settings.persona_file)
     passphrase = None
-    if memory is None or accounts is None:
+    if settings.database is not None and settings.encrypt:
+        raise StartupError(
+            "--encrypt is for the embedded store's data folder; on Postgres, encrypt the database's disk "
+            "(docs/DEPLOYMENT.md)"
+        )
+    if settings.database is None and (memory is None or accounts is None):
         passphrase = passphrase_for(settings.data_dir, encrypt=settings.encrypt)
     store = memory
     if store is None:
-        # A bad database (or passphrase) is refused at once, before the embedder's seconds of loading.
-        await asyncio.to_thread(lambda: db.connect(settings.data_dir / DB_FILE, passphrase).close())
-        if embedder is None:
-            embedder = await asyncio.to_thread(load_embedder, None, settings.embedder)
-        store = await MemoryStore.open(settings.data_dir, embedder, passphrase, clock=clock)
+        store = await _open_memory(settings, embedder, passphrase, clock)
     try:
-        users = accounts if accounts is not None else await AccountStore.open(settings.data_dir, passphrase)
+        users = accounts if accounts is not None else await _open_accounts(settings, passphrase)
     except BaseException:
         if memory is None:
             await store.aclose()

@@ -1,0 +1,57 @@
+"""Both memory engines for the tests: the embedded store and Postgres (a real one, from pgserver).
+
+A test module opts in with `pytestmark = both_engines` and uses the `store` fixture: its tests run once
+on each engine. `traces` finds a word wherever an engine could still give it back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from memory.pg.store import PgMemoryStore
+from memory.store import MemoryStore
+
+Engine = MemoryStore | PgMemoryStore
+ENGINES = ["sqlite", "postgres"]
+both_engines = pytest.mark.parametrize("store", ENGINES, indirect=True)
+
+# Every table of ours with text in it (Postgres): where a forgotten word could still be read back.
+_TABLES = [
+    "meta",
+    "conversations",
+    "turns",
+    "memories",
+    "memory_ctx",
+    "memory_sources",
+    "moods",
+    "self_notes",
+]
+
+
+def files_holding(data_dir: Path, word: str) -> list[str]:
+    """Every file under the data dir (database, write-ahead log, indexes) whose bytes contain `word`."""
+    return [
+        str(p.relative_to(data_dir))
+        for p in sorted(data_dir.rglob("*"))
+        if p.is_file() and word.encode() in p.read_bytes()
+    ]
+
+
+async def traces(store: Engine, word: str) -> list[str]:
+    """Where the engine still holds `word`: SQLite's files, or Postgres' tables (any column, as text)."""
+    if isinstance(store, MemoryStore):
+        return files_holding(store.data_dir, word)
+
+    def query(conn: object) -> list[str]:
+        raw = conn.raw  # type: ignore[attr-defined]
+        return [
+            table
+            for table in _TABLES
+            if raw.execute(
+                f"SELECT 1 FROM {table} t WHERE t::text ILIKE %s LIMIT 1", (f"%{word}%",)
+            ).fetchone()
+        ]
+
+    return await store.run_read(query)
