@@ -6,6 +6,7 @@ import sqlite3
 from datetime import date
 
 from memory import plans, timeline
+from persona.clock import instant
 
 _OFF = "initiative-off:"  # meta key per user: present when the person turned her messages off
 _SENT = "initiative-sent:"  # meta key per user: "<local day> <count>" of unprompted messages that day
@@ -63,7 +64,7 @@ def round_facts(
         ).fetchone()
         long_ago = (
             last is not None
-            and conn.execute("SELECT julianday(?) < julianday(?)", (last[0], quiet_since)).fetchone()[0]
+            and instant(last[0]) < instant(quiet_since)
             and checked_in_after(conn, user) != last[0]  # one check-in per silence
         )
         facts[user] = (

@@ -55,3 +55,18 @@ async def traces(store: Engine, word: str) -> list[str]:
         ]
 
     return await store.run_read(query)
+
+
+def context_texts(store: Engine) -> list[str]:
+    """What the lexical side ranks, memory by memory: each memory with the turns said beside it.
+
+    On Postgres, a row whose stored tsvector no longer matches its context (a trigger missed a change)
+    reads as its stale words, so a test sees what is really indexed."""
+    if isinstance(store, MemoryStore):
+        sql = "SELECT text FROM context_fts"
+    else:
+        sql = (
+            "SELECT CASE WHEN x.tsv = to_tsvector('samantha', c.text) THEN c.text ELSE x.tsv::text END"
+            " FROM memory_ctx x JOIN memory_context c ON c.id = x.id"
+        )
+    return [r[0] for r in store._db.read(lambda c: c.execute(sql).fetchall())]
