@@ -47,6 +47,13 @@ def add_memory_commands(commands: Any) -> None:
     )
     importing = actions.add_parser("import", help="Read an export back in (memories are embedded again).")
     importing.add_argument("file", type=Path, help="A file written by `samantha memory export`.")
+    migrate = actions.add_parser(
+        "migrate",
+        help="Copy the data folder into an empty Postgres database, then check the copy (row counts, and a "
+        "sample of recalls asked of both).",
+    )
+    migrate.add_argument("--to", required=True, help="The Postgres database: postgresql://USER@HOST/NAME.")
+    migrate.add_argument("--sample", type=int, default=10, help="Questions per user for the recall check.")
     actions.add_parser(
         "encrypt",
         help="Encrypt the data folder (SQLCipher) with a passphrase (SAMANTHA_PASSPHRASE, or asked for); "
@@ -78,6 +85,8 @@ async def run_memory_command(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as exc:
             print(f"samantha memory import: cannot use {args.file}: {exc}", file=sys.stderr)
             return 2
+    if args.action == "migrate":
+        return await _migrate(settings, args)
     try:
         if args.action == "encrypt":
             passphrase = passphrase_for(settings.data_dir, encrypt=True)
@@ -193,3 +202,39 @@ async def _import(store: MemoryStore, user: str, data: dict[str, Any]) -> int:
         f"imported {len(turn_ids)} turns and {len(added)} memories ({len(items) - len(added)} already known)"
     )
     return 0
+
+
+async def _migrate(settings: DataSettings, args: argparse.Namespace) -> int:
+    """Copy and check: 0 when the counts are equal and the sampled recalls identical, 1 if not, 2 refused."""
+    from app.unlock import passphrase_for
+    from memory.embedder import load_embedder
+    from memory.pg import migrate
+
+    url = args.to
+    if not url.startswith(("postgresql://", "postgres://")):
+        print("samantha memory migrate: --to takes a postgresql:// URL", file=sys.stderr)
+        return 2
+    source = settings.data_dir / "samantha.db"
+    if not source.is_file():
+        print(
+            f"samantha memory migrate: no embedded store in {settings.data_dir} (--data-dir)", file=sys.stderr
+        )
+        return 2
+    try:
+        passphrase = passphrase_for(settings.data_dir)
+        copied = await asyncio.to_thread(migrate.copy, source, url, passphrase)
+        print("copied " + ", ".join(f"{n} {table}" for table, n in copied.items()))
+        embedder = await asyncio.to_thread(load_embedder, None, settings.embedder)
+        report = await migrate.check(settings.data_dir, url, embedder, passphrase, per_user=args.sample)
+    except DatabaseError as exc:
+        print(f"samantha memory migrate: {exc}", file=sys.stderr)
+        return 2
+    for table, (rows_here, rows_there) in report.counts.items():
+        verdict = "ok" if rows_here == rows_there else "DIFFERENT"
+        print(f"{table:<16} {rows_here:>8} {rows_there:>8}  {verdict}")
+    same = sum(1 for _, _, a, b in report.recalls if a == b)
+    print(f"recalls identical: {same} of {len(report.recalls)}")
+    for user, question, here, there in report.recalls:
+        if here != there:
+            print(f"  {user}: {question!r}: embedded {here}, Postgres {there}")
+    return 0 if report.counts_equal and report.recalls_identical else 1
