@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from app.backends import Backend, create_backend
 from app.config import Settings
+from app.engines import check_database, open_accounts, open_memory
 from app.journal import model_for_journal, write_due
 from app.learning import Learner, learn
 from app.limits import RateLimiter
@@ -18,11 +19,9 @@ from app.model_catalog import check_model_file
 from app.scheduler import InitiativeConfig, Outbox, Scheduler
 from app.session import ChatSession, TurnConfig
 from app.unlock import passphrase_for
-from memory import db
 from memory.accounts import AccountStore
 from memory.embedder import Embedder, load_embedder
 from memory.seeds import ingest_seeds
-from memory.store import DB_FILE, MemoryStore
 from memory.store_base import MemoryEngine
 from persona.clock import Clock, SystemClock
 from persona.errors import SamanthaError
@@ -163,27 +162,6 @@ def check_files(settings: Settings) -> None:
         check_model_file(settings.model)
 
 
-async def _open_memory(
-    settings: Settings, embedder: Embedder | None, passphrase: str | None, clock: Clock | None
-) -> MemoryEngine:
-    """The memory engine the settings name: Postgres for `database`, else the embedded store."""
-    if settings.database is None:
-        # A bad database (or passphrase) is refused at once, before the embedder's seconds of loading.
-        await asyncio.to_thread(lambda: db.connect(settings.data_dir / DB_FILE, passphrase).close())
-    if embedder is None:
-        embedder = await asyncio.to_thread(load_embedder, None, settings.embedder)
-    if settings.database is None:
-        return await MemoryStore.open(settings.data_dir, embedder, passphrase, clock=clock)
-    from memory.pg.store import PgMemoryStore  # psycopg loads only for a Postgres database
-
-    return await PgMemoryStore.open(settings.database, embedder, clock=clock)
-
-
-async def _open_accounts(settings: Settings, passphrase: str | None) -> AccountStore:
-    """Accounts beside the memories: in the data folder's database, or in the Postgres one."""
-    return await AccountStore.open(settings.data_dir, passphrase, database=settings.database)
-
-
 async def open_services(
     settings: Settings,
     *,
@@ -211,9 +189,12 @@ async def open_services(
         passphrase = passphrase_for(settings.data_dir, encrypt=settings.encrypt)
     store = memory
     if store is None:
-        store = await _open_memory(settings, embedder, passphrase, clock)
+        await check_database(settings, passphrase)
+        if embedder is None:
+            embedder = await asyncio.to_thread(load_embedder, None, settings.embedder)
+        store = await open_memory(settings, embedder, passphrase, clock)
     try:
-        users = accounts if accounts is not None else await _open_accounts(settings, passphrase)
+        users = accounts if accounts is not None else await open_accounts(settings, passphrase)
     except BaseException:
         if memory is None:
             await store.aclose()
