@@ -82,9 +82,11 @@ async def due_messages(
     out = {}
     for user, known in facts.items():
         if (due := await _due(store, known, now, config)) is not None:
+            # Once per silence, whichever server claims it first (servers may share one database).
+            if due[1] == "check_in" and known[3] is not None:
+                if not await store.run_write(initiative.mark_checked_in, user, known[3][0]):
+                    continue
             out[user] = due
-            if due[1] == "check_in" and known[3] is not None:  # once per silence
-                await store.run_write(initiative.mark_checked_in, user, known[3][0])
     return out
 
 
@@ -150,7 +152,8 @@ class Scheduler:
             if not sockets:  # closed while the round read
                 continue
             day = self.store.clock.now().date().isoformat()
-            await self.store.run_write(initiative.count_sent, user, day)
+            if not await self.store.run_write(initiative.claim_send, user, day, self.config.per_day):
+                continue  # the day's budget went meanwhile (to another server sharing the database)
             for conversation, send in {c: s for c, s in sockets.values()}.items():
                 turn = await self.store.log_turn(user, conversation, "assistant", text)
                 try:
