@@ -81,12 +81,14 @@ async def due_messages(
     facts = await store.run_read(initiative.round_facts, users, now.date().isoformat(), quiet_since)
     out = {}
     for user, known in facts.items():
-        if (due := await _due(store, known, now, config)) is not None:
-            # Once per silence, whichever server claims it first (servers may share one database).
-            if due[1] == "check_in" and known[3] is not None:
-                if not await store.run_write(initiative.mark_checked_in, user, known[3][0]):
-                    continue
-            out[user] = due
+        due, last = await _due(store, known, now, config), known[3]
+        if due is None:
+            continue
+        # Once per silence, whichever server claims it first (servers may share one database).
+        claim = initiative.mark_checked_in
+        if due[1] == "check_in" and last is not None and not await store.run_write(claim, user, last[0]):
+            continue
+        out[user] = due
     return out
 
 
