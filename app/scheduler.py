@@ -123,11 +123,14 @@ class Scheduler:
         outbox: Outbox,
         config: InitiativeConfig,
         journal: Callable[[], Awaitable[int]] | None = None,
+        learning: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
         self.outbox = outbox
         self.config = config
         self.journal = journal  # writes up quiet conversations (app/journal.py), each round
+        # On a shared database: finishes the learning another server left undone (it died), each round.
+        self.learning = learning
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -144,7 +147,10 @@ class Scheduler:
                 log.error("initiative round failed: %r", exc)
 
     async def round(self) -> int:
-        """One pass: her journal, then the people with an open socket; how many messages went out."""
+        """One pass: unfinished learning (shared databases), her journal, then the people with an open
+        socket; how many messages went out."""
+        if self.learning is not None:
+            await self.learning()
         if self.journal is not None:
             await self.journal()
         sent = 0

@@ -119,7 +119,12 @@ class Services:
     def start_initiative(self) -> None:
         """Start the scheduler's rounds (in the running event loop)."""
         if self.scheduler is None:
-            self.scheduler = Scheduler(self.store, self.outbox, self.initiative(), self.write_journal)
+            # With replicas, a server that died leaves learning undone that no restart of it may finish:
+            # the others pick it up on their rounds (claimed in the database, memory/pg/store.py).
+            learning = self.finish_learning if self.settings.database is not None else None
+            self.scheduler = Scheduler(
+                self.store, self.outbox, self.initiative(), self.write_journal, learning
+            )
             self.scheduler.start()
 
     async def write_journal(self, user: str | None = None, *, rules_only: bool = False) -> int:

@@ -6,8 +6,12 @@ Run on both engines: on Postgres, the claims below race on separate connections,
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 from memory import initiative
+from memory.embedder import Embedder
+from memory.pg.store import PgMemoryStore
+from persona.clock import SetClock
 from tests.engines import Engine, both_engines
 
 DAY = "2026-11-29"
@@ -29,3 +33,26 @@ async def test_one_check_in_per_silence_whoever_claims_it(store: Engine) -> None
     )
     assert sum(claims) == 1
     assert await store.run_write(initiative.mark_checked_in, "ana", "2026-11-27T09:00:00+00:00") is True
+
+
+async def test_learning_cut_short_is_finished_by_one_replica(postgres_url: str, embedder: Embedder) -> None:
+    """Two servers starting on one database after a crash: each unfinished turn is learned by one of them,
+    and a turn said a moment ago (its own server may still be learning it) by neither."""
+    clock = SetClock(datetime(2026, 11, 29, 10, 0, tzinfo=UTC))
+    a = await PgMemoryStore.open(postgres_url, embedder, clock=clock)
+    b = await PgMemoryStore.open(postgres_url, embedder, clock=clock)
+    try:
+        old = [await a.log_turn("ana", "c1", "user", f"Message number {i}.") for i in range(6)]
+        clock.advance(timedelta(minutes=5))
+        fresh = await a.log_turn("ana", "c1", "user", "Said just now.")
+        got_a, got_b = await asyncio.gather(a.unlearned_turns(), b.unlearned_turns())
+        ids_a, ids_b = {t.id for t in got_a}, {t.id for t in got_b}
+        assert not ids_a & ids_b
+        assert ids_a | ids_b == {t.id for t in old}
+        assert fresh.id not in ids_a | ids_b
+        # A claim lapses: if the server that claimed them died, a later start takes them over.
+        clock.advance(timedelta(minutes=11))
+        assert {t.id for t in await b.unlearned_turns()} == {t.id for t in [*old, fresh]}
+    finally:
+        await a.aclose()
+        await b.aclose()
