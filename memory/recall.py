@@ -216,8 +216,7 @@ def run(
 ) -> list[Recalled]:
     """The best k memories of the scopes in `indexes` (blocking, reads only), each with its Score."""
     # `lexical`, if given, is lexical_candidates for the same question, looked up while it was embedded.
-    # The engine gives the lookups: `indexes` search by meaning (FAISS, or pgvector), `search` by words
-    # (FTS5, or Postgres full text); everything below is the same for both.
+    # The engine's lookups: `indexes` by meaning (FAISS or pgvector), `search` by words (FTS5 or Postgres).
     # 1. Candidates from both sides, and from the days the question names.
     pool = config.pool_size(k)
     found: set[int] = set()

@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeVar
 
 import numpy as np
@@ -22,40 +22,18 @@ from memory import forget, recall, rows, turns, write
 from memory.db import now_iso
 from memory.embedder import Embedder
 from memory.models import SHARED, Kind, Memory, MemoryError_, Recalled, Turn
-from memory.pg import search
+from memory.pg import claims, search
+from memory.pg.claims import lock_user
 from memory.pg.compat import Connection
 from memory.pg.pool import PgConnections
 from memory.pg.vectors import PgIndex
 from memory.recall import RecallConfig
 from memory.store_log import ConversationLog
-from persona.clock import Clock, SystemClock, instant, iso
+from persona.clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 SEED_MARK = "seed:"  # meta key prefix: the content hash of each seed file ingested (as in SQLite)
-
-
-def lock_user(conn: Connection, user: str) -> None:
-    """Hold the user's advisory lock until the transaction ends: their memory writes apply one at a time."""
-    # Superseding a fact, de-duplicating and linking a turn to the one before it read what the user already
-    # has; two servers doing that at once for one person would both miss the other's row.
-    conn.raw.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 17))", (user,))
-
-
-# A turn said this recently may still be being learned by the server that answered it.
-LEARNING_GRACE = timedelta(minutes=2)
-# A claim to finish a turn's learning lapses after this (the server that claimed it died meanwhile).
-LEARNING_LEASE = timedelta(minutes=10)
-
-
-def claim_learning(conn: Connection, turn_id: int, stamp: str, lapsed_before: str) -> bool:
-    """Claim the unfinished learning of a turn for this server: True for exactly one claimer at a time."""
-    cur = conn.execute(
-        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
-        " WHERE meta.value < ?",
-        (f"learning:{turn_id}", stamp, lapsed_before),
-    )
-    return cur.rowcount == 1
 
 
 class PgMemoryStore(ConversationLog):
@@ -165,19 +143,9 @@ class PgMemoryStore(ConversationLog):
 
     async def unlearned_turns(self) -> list[Turn]:
         """Said turns whose learning was cut short, each claimed by this server alone (others skip it)."""
-        # Servers share the database: one starting while another is still learning from a turn it just
-        # answered must leave that turn alone (LEARNING_GRACE), and two starting together after a crash
-        # must not both learn the same turn (her mood would move twice). A claim is a meta row that only
-        # one server can set; it lapses after LEARNING_LEASE, so a claimer that died is replaced.
         pending = await self._read(turns.unlearned)
         now = self.clock.now()
-        claimed = []
-        for said in pending:
-            if instant(said.created_at) > now - LEARNING_GRACE:
-                continue
-            if await self._write(claim_learning, said.id, iso(now), iso(now - LEARNING_LEASE)):
-                claimed.append(said)
-        return claimed
+        return [said for said in pending if await self._write(claims.claim_learning, said, now)]
 
     # -- reading ------------------------------------------------------------------------------
 
