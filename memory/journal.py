@@ -42,12 +42,12 @@ def facts_from(conn: sqlite3.Connection, user: str, turn_ids: list[int]) -> list
         return []
     marks = ",".join("?" * len(turn_ids))
     rows = conn.execute(
-        "SELECT DISTINCT m.text FROM memories m JOIN memory_sources s ON s.memory_id = m.id"
+        "SELECT DISTINCT m.id, m.text FROM memories m JOIN memory_sources s ON s.memory_id = m.id"
         " WHERE m.user = ? AND m.kind = 'fact' AND m.valid_to IS NULL"
         f" AND s.turn_id IN ({marks}) ORDER BY m.id",
         (user, *turn_ids),
     )
-    return [r[0] for r in rows]
+    return [r[1] for r in rows]  # (the id is selected because it orders them: Postgres requires it)
 
 
 def mark_written(conn: sqlite3.Connection, user: str, conversation: str) -> bool:

@@ -51,7 +51,7 @@ def recent(conn: sqlite3.Connection, user: str, conversation: str, limit: int) -
     """The last `limit` turns of a conversation, oldest first."""
     rows = conn.execute(
         "SELECT * FROM (SELECT * FROM turns WHERE user = ? AND conversation = ? ORDER BY id DESC LIMIT ?)"
-        " ORDER BY id",
+        " AS latest ORDER BY id",  # (the alias: Postgres before 16 requires one)
         (user, conversation, limit),
     ).fetchall()
     return [_turn(r) for r in rows]
