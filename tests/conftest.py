@@ -71,9 +71,13 @@ async def store(
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    """Offline settings in a fresh data dir, without the film reviews (tests that need them add them)."""
-    return Settings(backend="echo", data_dir=tmp_path / "data", seeds_dir="")
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Offline settings in a fresh data dir, without the film reviews (tests that need them add them);
+    parametrised by tests/engines.py's `both_settings`, memory on each engine in turn (Postgres: a new
+    database, as `--database` gives)."""
+    engine = getattr(request, "param", "sqlite")
+    database = request.getfixturevalue("postgres_url") if engine == "postgres" else None
+    return Settings(backend="echo", data_dir=tmp_path / "data", seeds_dir="", database=database)
 
 
 class Chat:

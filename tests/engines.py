@@ -1,7 +1,8 @@
 """Both memory engines for the tests: the embedded store and Postgres (a real one, from pgserver).
 
-A test module opts in with `pytestmark = both_engines` and uses the `store` fixture: its tests run once
-on each engine. `traces` finds a word wherever an engine could still give it back.
+A test opts in with `@both_engines` and uses the `store` fixture (or `@both_settings` and a server made
+from the `settings` fixture): it runs once on each engine. `traces` finds a word wherever an engine could
+still give it back.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from memory.store import MemoryStore
 Engine = MemoryStore | PgMemoryStore
 ENGINES = ["sqlite", "postgres"]
 both_engines = pytest.mark.parametrize("store", ENGINES, indirect=True)
+# The same for tests that start a server from the `settings` fixture.
+both_settings = pytest.mark.parametrize("settings", ENGINES, indirect=True)
 
 # Every table of ours with text in it (Postgres): where a forgotten word could still be read back.
 _TABLES = [
