@@ -14,7 +14,7 @@ from app.config import Settings
 from app.engines import check_database, open_accounts, open_memory
 from app.journal import model_for_journal, write_due
 from app.learning import Learner, learn
-from app.limits import RateLimiter
+from app.limits import RateLimiter, SharedRateLimiter
 from app.model_catalog import check_model_file
 from app.scheduler import InitiativeConfig, Outbox, Scheduler
 from app.session import ChatSession, TurnConfig
@@ -55,7 +55,7 @@ class Services:
     backend: Backend
     accounts: AccountStore
     learner: Learner = field(default_factory=Learner)
-    limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0, 1))
+    limiter: RateLimiter | SharedRateLimiter = field(default_factory=lambda: RateLimiter(0, 1))
     sockets: Counter[str] = field(default_factory=Counter)  # open chat sockets per user
     clock: Clock = field(default_factory=SystemClock)  # the one "now": memory and the session read it
     outbox: Outbox = field(default_factory=Outbox)  # open sockets her unprompted messages can reach
@@ -222,7 +222,12 @@ async def open_services(
         store=store,
         backend=model,
         accounts=users,
-        limiter=RateLimiter(settings.rate_limit, burst=10),
+        # Servers sharing a database share the buckets too: the limit is per person, not per replica.
+        limiter=(
+            SharedRateLimiter(store, settings.rate_limit, burst=10)
+            if settings.database is not None
+            else RateLimiter(settings.rate_limit, burst=10)
+        ),
         clock=store.clock,
         owns_store=memory is None,
         owns_backend=backend is None,

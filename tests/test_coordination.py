@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from memory import initiative
+from memory import buckets, initiative
 from memory.embedder import Embedder
 from memory.pg.store import PgMemoryStore
 from persona.clock import SetClock
@@ -56,3 +56,17 @@ async def test_learning_cut_short_is_finished_by_one_replica(postgres_url: str, 
     finally:
         await a.aclose()
         await b.aclose()
+
+
+@both_engines
+async def test_a_shared_rate_limit_lets_no_more_than_the_burst_through_racing_servers(store: Engine) -> None:
+    per_s, burst, now = 1 / 3600, 3.0, 1_800_000_000.0  # one token an hour: none comes back during the test
+    waits = await asyncio.gather(*(store.run_write(buckets.take, "ana", now, per_s, burst) for _ in range(8)))
+    went = sum(1 for w in waits if w == 0)
+    assert 1 <= went <= 3  # never more than the burst (on SQLite, with one writer, exactly 3)
+    assert all(0 < w <= 3600 for w in waits if w)
+    # What was not taken is still there (a server that lost every race took nothing); once all are gone,
+    # the next must wait about an hour.
+    after = await store.run_write(buckets.take, "ana", now + 1, per_s, burst)
+    assert after == 0 if went < 3 else after > 3000
+    assert await store.run_write(buckets.take, "bob", now, per_s, burst) == 0  # per person

@@ -114,3 +114,18 @@ async def test_a_replica_killed_mid_burst_loses_no_acknowledged_turn(replicas: A
         client = await b.chat(conversation)
         assert (await client.turn("Still here?"))[-1]["type"] == "done"
         await client.close()
+
+
+async def test_a_rate_limit_counts_a_persons_turns_on_every_replica(replicas: Any) -> None:
+    # One turn a minute, in bursts of 10: ten turns in all, whichever replica takes them.
+    a, b = await asyncio.gather(replicas("--rate-limit", "1").start(), replicas("--rate-limit", "1").start())
+    on_a, on_b = await a.chat("limit-a"), await b.chat("limit-b")
+    for i in range(10):
+        frames = await (on_a if i % 2 else on_b).turn(f"Message {i} of the burst.")
+        assert frames[-1]["type"] == "done", frames[-1]
+    refused = await on_a.turn("One more on A.")
+    assert refused[-1]["type"] == "error" and refused[-1]["code"] == "rate_limited", refused[-1]
+    refused = await on_b.turn("One more on B.")
+    assert refused[-1]["type"] == "error" and refused[-1]["code"] == "rate_limited", refused[-1]
+    await on_a.close()
+    await on_b.close()
