@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
@@ -50,23 +51,29 @@ class Postgres:
         self.admin_url = admin_url
 
     @asynccontextmanager
+    async def database(self) -> AsyncIterator[str]:
+        """A new, empty database's URL; dropped after."""
+        name = f"bench_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")  # type: ignore[arg-type]
+        try:
+            # The same URL with the new database's name as its path (what `--database` takes).
+            yield urlunsplit(urlsplit(self.admin_url)._replace(path=f"/{name}"))
+        finally:
+            with psycopg.connect(self.admin_url, autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE {name} WITH (FORCE)")  # type: ignore[arg-type]
+
+    @asynccontextmanager
     async def fresh(self, embedder: Embedder, config: RecallConfig) -> AsyncIterator[MemoryEngine]:
         """A new, empty database and its store; both closed and dropped after."""
         from memory.pg.store import PgMemoryStore
 
-        name = f"bench_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name}")  # type: ignore[arg-type]
-        url = psycopg.conninfo.make_conninfo(self.admin_url, dbname=name)
-        try:
+        async with self.database() as url:
             store = await PgMemoryStore.open(url, embedder, recall_config=config)
             try:
                 yield store
             finally:
                 await store.aclose()
-        finally:
-            with psycopg.connect(self.admin_url, autocommit=True) as conn:
-                conn.execute(f"DROP DATABASE {name} WITH (FORCE)")  # type: ignore[arg-type]
 
 
 @contextmanager
