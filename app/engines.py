@@ -18,9 +18,15 @@ from persona.clock import Clock
 
 
 async def check_database(settings: DataSettings, passphrase: str | None) -> None:
-    """Refuse a bad embedded database (or passphrase) at once, before the embedder's seconds of loading."""
+    """Refuse a bad database (or passphrase), or one that cannot be reached, at once: before the
+    embedder's seconds of loading."""
     if settings.database is None:
         await asyncio.to_thread(lambda: db.connect(settings.data_dir / DB_FILE, passphrase).close())
+        return
+    from memory.pg.pool import connect
+
+    url = settings.database
+    await asyncio.to_thread(lambda: connect(url).close())
 
 
 async def open_memory(

@@ -129,3 +129,14 @@ async def test_a_rate_limit_counts_a_persons_turns_on_every_replica(replicas: An
     assert refused[-1]["type"] == "error" and refused[-1]["code"] == "rate_limited", refused[-1]
     await on_a.close()
     await on_b.close()
+
+
+def test_an_unreachable_database_is_refused_in_one_line_without_its_password() -> None:
+    result = run_cli(
+        "serve", "--backend", "echo", "--database", "postgresql://ana:hunter2@127.0.0.1:1/samantha"
+    )
+    assert result.returncode != 0
+    assert "cannot connect to postgresql://ana@127.0.0.1:1/samantha" in result.stderr
+    assert "hunter2" not in result.stderr + result.stdout and "Traceback" not in result.stderr
+    result = run_cli("serve", "--backend", "echo", "--database", "mysql://ana@db/samantha")
+    assert result.returncode != 0 and "postgresql://" in result.stderr and "Traceback" not in result.stderr
