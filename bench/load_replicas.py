@@ -40,7 +40,9 @@ class Replicas:
 
 async def one(count: int, url: str, args: argparse.Namespace) -> dict[str, Any]:
     """Start `count` replicas on the database at `url`, warm them, measure saturation and paced load."""
-    servers = [Server("echo", ["--database", url]) for _ in range(count)]
+    # Every client is the one local user: allow them all their sockets (the cap is per replica).
+    flags = ["--database", url, "--max-sockets-per-user", str(args.clients + 10)]
+    servers = [Server("echo", flags) for _ in range(count)]
     try:
         await asyncio.gather(*(s.ready() for s in servers))
         pool = Replicas(servers)
