@@ -50,6 +50,8 @@ def _swap(conn: sqlite3.Connection, key: str, value: str) -> bool:
     # Servers sharing a Postgres database decide at the same time; one statement both checks and writes,
     # so exactly one of them wins (SQLite's one writer would have serialised them anyway).
     row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    if row is not None and row["value"] == value:  # another server set it since this one looked: not ours
+        return False
     if row is None:
         return (
             conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (key, value)).rowcount == 1
