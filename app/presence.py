@@ -18,7 +18,7 @@ from memory.db import now_iso
 from memory.extract import importance
 from memory.models import Turn
 from memory.mood import faded
-from memory.store import MemoryStore
+from memory.store_base import MemoryEngine
 from memory.write import NewMemory
 from persona.persona import Persona
 from persona.timesense import LastTalk, first_sentence, how_long, part_of_day, said_back
@@ -45,7 +45,7 @@ def _hello(now: datetime) -> str:
     )
 
 
-async def greet(store: MemoryStore, persona: Persona, user: str, conversation: str) -> Greeting:
+async def greet(store: MemoryEngine, persona: Persona, user: str, conversation: str) -> Greeting:
     """Her greeting for this conversation; a follow-up it carries is marked asked, so it is asked once."""
     now = store.clock.now()
     found = await store.run_read(timeline.last_talk, user, conversation)
@@ -63,7 +63,7 @@ async def greet(store: MemoryStore, persona: Persona, user: str, conversation: s
     return Greeting(f"{_hello(now)}, good to hear from you again.", False, last)
 
 
-async def learn_plans(store: MemoryStore, said: Turn) -> None:
+async def learn_plans(store: MemoryEngine, said: Turn) -> None:
     """Keep the plans in what the person said (kind `plan`, with their day), and hush one if asked to."""
     try:
         if (about := plans.hush_request(said.text)) is not None:
@@ -90,7 +90,7 @@ async def learn_plans(store: MemoryStore, said: Turn) -> None:
         log.error("could not keep the plans in turn %d: %r", said.id, exc)
 
 
-async def learn_good_night(store: MemoryStore, said: Turn) -> None:
+async def learn_good_night(store: MemoryEngine, said: Turn) -> None:
     """Keep a good night the person asked for in words, or stop them when asked to."""
     wanted = goodnight.heard(said.text)
     if wanted is None:
@@ -102,7 +102,7 @@ async def learn_good_night(store: MemoryStore, said: Turn) -> None:
         log.error("could not keep the good night asked for in turn %d: %r", said.id, exc)
 
 
-async def good_night_note(store: MemoryStore, user: str, text: str, quiet: tuple[int, int] | None) -> str:
+async def good_night_note(store: MemoryEngine, user: str, text: str, quiet: tuple[int, int] | None) -> str:
     """A line of her notes when the person asks for a good night (or to stop): what is arranged, so her
     reply neither promises what will not happen nor says she cannot; "" for any other message."""
     wanted = goodnight.heard(text)  # a regular expression: microseconds on every message
@@ -125,7 +125,7 @@ async def good_night_note(store: MemoryStore, user: str, text: str, quiet: tuple
     return f"They asked you to say good night {often}: it is arranged, you will say it {when}. Say so simply."
 
 
-async def learn_mood(store: MemoryStore, said: Turn) -> None:
+async def learn_mood(store: MemoryEngine, said: Turn) -> None:
     """Let news in what the person said move her mood (rules), with its cause and the turn behind it."""
     moved = mood.react(said.text)
     if moved is None:
@@ -137,7 +137,7 @@ async def learn_mood(store: MemoryStore, said: Turn) -> None:
         log.error("could not record her mood after turn %d: %r", said.id, exc)
 
 
-async def current_mood(store: MemoryStore, user: str) -> mood.Mood | None:
+async def current_mood(store: MemoryEngine, user: str) -> mood.Mood | None:
     """Her mood with this person now (faded by time); None when she is simply calm."""
     last = await store.run_read(mood.latest, user)
     if last is None:
@@ -155,7 +155,7 @@ def mood_line(now: mood.Mood, at: datetime) -> str:
     )
 
 
-async def mood_for_turn(store: MemoryStore, user: str, text: str) -> mood.Mood | None:
+async def mood_for_turn(store: MemoryEngine, user: str, text: str) -> mood.Mood | None:
     """Her mood as she answers `text`: moved by news in it at once (the rules are microseconds), else
     as it was, faded. Learning records the change after the reply."""
     moved = mood.react(text)

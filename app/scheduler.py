@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from app.protocol import Proactive
 from memory import goodnight, initiative, plans
 from memory.db import now_iso
-from memory.store import MemoryStore
+from memory.store_base import MemoryEngine
 from persona.clock import iso
 from persona.timesense import how_long, part_of_day, said_back
 
@@ -65,7 +65,7 @@ class Outbox:
 
 
 async def due_messages(
-    store: MemoryStore, users: list[str], config: InitiativeConfig
+    store: MemoryEngine, users: list[str], config: InitiativeConfig
 ) -> dict[str, tuple[str, str]]:
     """The message due for each of `users` now and why ("good_night", "follow_up" or "check_in"); it is
     marked said here, so it goes out once."""
@@ -78,15 +78,19 @@ async def due_messages(
     facts = await store.run_read(initiative.round_facts, users, now.date().isoformat(), quiet_since)
     out = {}
     for user, known in facts.items():
-        if (due := await _due(store, user, known, now, config)) is not None:
-            out[user] = due
-            if due[1] == "check_in" and known[3] is not None:  # once per silence
-                await store.run_write(initiative.mark_checked_in, user, known[3][0])
+        due, last = await _due(store, user, known, now, config), known[3]
+        if due is None:
+            continue
+        # Once per silence, whichever server claims it first (servers may share one database).
+        claim = initiative.mark_checked_in
+        if due[1] == "check_in" and last is not None and not await store.run_write(claim, user, last[0]):
+            continue
+        out[user] = due
     return out
 
 
 async def _due(
-    store: MemoryStore, user: str, facts: initiative.Facts, now: datetime, config: InitiativeConfig
+    store: MemoryEngine, user: str, facts: initiative.Facts, now: datetime, config: InitiativeConfig
 ) -> tuple[str, str] | None:
     off, sent, due, last, night = facts
     if off or sent >= config.per_day:
@@ -125,15 +129,18 @@ class Scheduler:
 
     def __init__(
         self,
-        store: MemoryStore,
+        store: MemoryEngine,
         outbox: Outbox,
         config: InitiativeConfig,
         journal: Callable[[], Awaitable[int]] | None = None,
+        learning: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
         self.outbox = outbox
         self.config = config
         self.journal = journal  # writes up quiet conversations (app/journal.py), each round
+        # On a shared database: finishes the learning another server left undone (it died), each round.
+        self.learning = learning
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -150,7 +157,10 @@ class Scheduler:
                 log.error("initiative round failed: %r", exc)
 
     async def round(self) -> int:
-        """One pass: her journal, then the people with an open socket; how many messages went out."""
+        """One pass: unfinished learning (shared databases), her journal, then the people with an open
+        socket; how many messages went out."""
+        if self.learning is not None:
+            await self.learning()
         if self.journal is not None:
             await self.journal()
         sent = 0
@@ -160,7 +170,8 @@ class Scheduler:
             if not sockets:  # closed while the round read
                 continue
             day = self.store.clock.now().date().isoformat()
-            await self.store.run_write(initiative.count_sent, user, day)
+            if not await self.store.run_write(initiative.claim_send, user, day, self.config.per_day):
+                continue  # the day's budget went meanwhile (to another server sharing the database)
             for conversation, send in {c: s for c, s in sockets.values()}.items():
                 turn = await self.store.log_turn(user, conversation, "assistant", text)
                 try:

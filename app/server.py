@@ -19,7 +19,7 @@ from app.main import create_app
 from app.services import Services, open_services
 from app.voice.service import Voice
 from memory.embedder import Embedder
-from memory.store import MemoryStore
+from memory.store_base import MemoryEngine
 from persona.clock import Clock
 from persona.errors import SamanthaError
 
@@ -88,7 +88,7 @@ class RunningServer:
         settings: Settings,
         *,
         backend: Backend | None = None,
-        memory: MemoryStore | None = None,
+        memory: MemoryEngine | None = None,
         embedder: Embedder | None = None,
         port: int | None = None,
         voice: Voice | None = None,

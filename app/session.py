@@ -18,7 +18,7 @@ from app.protocol import Delta, Done, ErrorFrame, Recalled, RecalledMemory, Serv
 from memory.models import Recalled as RecalledMemoryValue
 from memory.models import Turn
 from memory.mood import Mood
-from memory.store import MemoryStore
+from memory.store_base import MemoryEngine
 from persona.guard import ReplyGuard
 from persona.messages import GenParams, Message
 from persona.persona import Persona
@@ -63,7 +63,7 @@ class ChatSession:
         *,
         user: str,
         conversation: str,
-        store: MemoryStore,
+        store: MemoryEngine,
         backend: Backend,
         persona: Persona,
         learner: Learner,

@@ -6,6 +6,7 @@ import sqlite3
 from datetime import date
 
 from memory import goodnight, plans, timeline
+from persona.clock import instant
 
 _OFF = "initiative-off:"  # meta key per user: present when the person turned her messages off
 _SENT = "initiative-sent:"  # meta key per user: "<local day> <count>" of unprompted messages that day
@@ -44,10 +45,29 @@ def sent_on(conn: sqlite3.Connection, user: str, day: str) -> int:
     return int(count) if stamped == day else 0
 
 
-def count_sent(conn: sqlite3.Connection, user: str, day: str) -> None:
-    """Count one more unprompted message on `day`."""
-    value = f"{day} {sent_on(conn, user, day) + 1}"
-    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (_SENT + user, value))
+def claim_send(conn: sqlite3.Connection, user: str, day: str, per_day: int) -> bool:
+    """Count one more unprompted message on `day` if the budget allows; False: none left, or another
+    server counted one at the same moment (then it sends, this one does not)."""
+    sent = sent_on(conn, user, day)
+    if sent >= per_day:
+        return False
+    return _swap(conn, _SENT + user, f"{day} {sent + 1}")
+
+
+def _swap(conn: sqlite3.Connection, key: str, value: str) -> bool:
+    """Set a meta value unless another writer changed it since this transaction read it (compare and
+    swap, in both engines' SQL): whether this call set it."""
+    # Servers sharing a Postgres database decide at the same time; one statement both checks and writes,
+    # so exactly one of them wins (SQLite's one writer would have serialised them anyway).
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    if row is not None and row["value"] == value:  # another server set it since this one looked: not ours
+        return False
+    if row is None:
+        return (
+            conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (key, value)).rowcount == 1
+        )
+    cur = conn.execute("UPDATE meta SET value = ? WHERE key = ? AND value = ?", (value, key, row["value"]))
+    return cur.rowcount == 1
 
 
 def checked_in_after(conn: sqlite3.Connection, user: str) -> str | None:
@@ -56,9 +76,12 @@ def checked_in_after(conn: sqlite3.Connection, user: str) -> str | None:
     return row["value"] if row else None
 
 
-def mark_checked_in(conn: sqlite3.Connection, user: str, last_said: str) -> None:
-    """Record that she checked in after the silence that began at `last_said`."""
-    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (_CHECKED + user, last_said))
+def mark_checked_in(conn: sqlite3.Connection, user: str, last_said: str) -> bool:
+    """Record that she checks in after the silence that began at `last_said`; False if that was already
+    recorded (by another server at the same moment)."""
+    if checked_in_after(conn, user) == last_said:
+        return False
+    return _swap(conn, _CHECKED + user, last_said)
 
 
 def round_facts(conn: sqlite3.Connection, users: list[str], day: str, quiet_since: str) -> dict[str, Facts]:
@@ -71,7 +94,7 @@ def round_facts(conn: sqlite3.Connection, users: list[str], day: str, quiet_sinc
         ).fetchone()
         long_ago = (
             last is not None
-            and conn.execute("SELECT julianday(?) < julianday(?)", (last[0], quiet_since)).fetchone()[0]
+            and instant(last[0]) < instant(quiet_since)
             and checked_in_after(conn, user) != last[0]  # one check-in per silence
         )
         facts[user] = (

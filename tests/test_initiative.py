@@ -16,6 +16,7 @@ from app.server import RunningServer
 from memory.embedder import Embedder
 from persona.clock import SetClock
 from tests.conftest import Chat
+from tests.engines import both_settings
 
 
 @pytest.fixture
@@ -40,6 +41,7 @@ async def pushed(chat: Chat, wait: float = 0.5) -> list[dict[str, object]]:
         return frames
 
 
+@both_settings
 async def test_a_follow_up_is_pushed_once_to_the_open_socket_and_stored(life) -> None:  # type: ignore[no-untyped-def]
     server, clock = life
     chat = Chat(await connect(server.ws_url))
@@ -56,6 +58,7 @@ async def test_a_follow_up_is_pushed_once_to_the_open_socket_and_stored(life) ->
     assert turns[-1]["role"] == "assistant" and turns[-1]["text"] == "How did Wednesday's exam go?"
 
 
+@both_settings
 async def test_budget_quiet_hours_and_the_off_switch_hold_her_back(life) -> None:  # type: ignore[no-untyped-def]
     server, clock = life
     chat = Chat(await connect(server.ws_url))
@@ -76,6 +79,7 @@ async def test_budget_quiet_hours_and_the_off_switch_hold_her_back(life) -> None
     assert [f["text"] for f in await pushed(chat)] == ["How did your brother's party go?"]
 
 
+@both_settings
 async def test_a_long_silence_with_her_page_open_earns_one_check_in(life) -> None:  # type: ignore[no-untyped-def]
     server, clock = life
     chat = Chat(await connect(server.ws_url))
