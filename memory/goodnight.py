@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Literal
 
+from memory import meta
+
 _WISH = "good-night:"  # meta key per user: "HH:MM daily" or "HH:MM once"
 _SENT = "good-night-sent:"  # meta key per user: the date of the last night she said it for
 USER_KEYS = (_WISH, _SENT)  # each followed by the user id (forgetting a person removes them)
@@ -140,9 +142,8 @@ def sent_for(conn: sqlite3.Connection, user: str) -> str | None:
 def mark_said(conn: sqlite3.Connection, user: str, night: str) -> bool:
     """Record the good night of `night` as said (once only: False if it already was); a wish for
     tonight only is then fulfilled."""
-    if sent_for(conn, user) == night:
-        return False
-    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (_SENT + user, night))
+    if sent_for(conn, user) == night or not meta.swap(conn, _SENT + user, night):
+        return False  # said already, or another server sharing the database just claimed it
     asked = wish(conn, user)
     if asked is not None and not asked.daily:
         set_wish(conn, user, None)

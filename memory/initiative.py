@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import date
 
-from memory import goodnight, plans, timeline
+from memory import goodnight, meta, plans, timeline
 from persona.clock import instant
 
 _OFF = "initiative-off:"  # meta key per user: present when the person turned her messages off
@@ -51,23 +51,7 @@ def claim_send(conn: sqlite3.Connection, user: str, day: str, per_day: int) -> b
     sent = sent_on(conn, user, day)
     if sent >= per_day:
         return False
-    return _swap(conn, _SENT + user, f"{day} {sent + 1}")
-
-
-def _swap(conn: sqlite3.Connection, key: str, value: str) -> bool:
-    """Set a meta value unless another writer changed it since this transaction read it (compare and
-    swap, in both engines' SQL): whether this call set it."""
-    # Servers sharing a Postgres database decide at the same time; one statement both checks and writes,
-    # so exactly one of them wins (SQLite's one writer would have serialised them anyway).
-    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-    if row is not None and row["value"] == value:  # another server set it since this one looked: not ours
-        return False
-    if row is None:
-        return (
-            conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (key, value)).rowcount == 1
-        )
-    cur = conn.execute("UPDATE meta SET value = ? WHERE key = ? AND value = ?", (value, key, row["value"]))
-    return cur.rowcount == 1
+    return meta.swap(conn, _SENT + user, f"{day} {sent + 1}")
 
 
 def checked_in_after(conn: sqlite3.Connection, user: str) -> str | None:
@@ -81,7 +65,7 @@ def mark_checked_in(conn: sqlite3.Connection, user: str, last_said: str) -> bool
     recorded (by another server at the same moment)."""
     if checked_in_after(conn, user) == last_said:
         return False
-    return _swap(conn, _CHECKED + user, last_said)
+    return meta.swap(conn, _CHECKED + user, last_said)
 
 
 def round_facts(conn: sqlite3.Connection, users: list[str], day: str, quiet_since: str) -> dict[str, Facts]:
