@@ -26,10 +26,14 @@ browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 # Her voice needs the espeak-ng program (phonemes for the Piper voice, and a voice of its own); Debian's.
+# The terminal client's push-to-talk and read-aloud use PortAudio (libportaudio2), Debian's too.
 voice:
 	@command -v espeak-ng >/dev/null 2>&1 || { \
 	  echo "installing Debian's espeak-ng for her voice"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng >/dev/null; }
+	@ldconfig -p | grep -q libportaudio.so.2 || { \
+	  echo "installing Debian's libportaudio2 for the terminal's microphone and speaker"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libportaudio2 >/dev/null; }
 
 # Call mode's voice activity detection runs in the page: @ricky0123/vad-web (ISC) and onnxruntime-web
 # (MIT) from npm, pinned in web/vendor/package-lock.json, copied into web/vendor/vad/ and served by Samantha

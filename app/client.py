@@ -16,13 +16,25 @@ import logging
 import os
 import sys
 import urllib.parse
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from app.client_term import LoopThread, Screen, save_history, short, start_readline, wait
+from app.client_term import (
+    LoopThread,
+    Screen,
+    editable,
+    has_readline,
+    save_history,
+    short,
+    start_readline,
+    wait,
+)
 
 if TYPE_CHECKING:
     from app.client_api import MemoryAPI
     from app.client_link import Link
+    from app.client_talk import Talk
+    from app.client_voice import Microphone, Speaker
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -34,6 +46,8 @@ COMMANDS = {
     "/memories [words]": "list what she remembers (only memories containing the words, if given)",
     "/forget ID": "forget a memory for good (and what was learned from it)",
     "/recalled": "what she recalled for her last reply, and how strongly",
+    "/talk": "say it instead of typing (Ctrl+T too): Enter stops, the words come back to edit and send",
+    "/read on|off": "read her replies aloud (or stop)",
     "/help": "this list",
     "/quit": "leave (Ctrl+D works too; Ctrl+C stops a reply, or leaves when pressed twice at the prompt)",
 }
@@ -49,6 +63,18 @@ def add_chat_command(commands: Any) -> None:
         "--token", default=os.environ.get("SAMANTHA_TOKEN"), help="Access token [env SAMANTHA_TOKEN]"
     )
     chat.add_argument("--conversation", help="Continue this conversation (its id) [default: a new one]")
+    chat.add_argument(
+        "--mic",
+        metavar="FILE",
+        help="An audio file to use as the microphone for /talk (each recording hears it from its start) "
+        "[default: the system's microphone]",
+    )
+    chat.add_argument(
+        "--speaker",
+        metavar="FILE",
+        help="Write what she says aloud to this WAV file instead of playing it [default: the speaker]",
+    )
+    chat.add_argument("--read-aloud", action="store_true", help="Start reading her replies aloud (/read on)")
 
 
 def run_chat(args: argparse.Namespace) -> int:
@@ -57,6 +83,8 @@ def run_chat(args: argparse.Namespace) -> int:
 
     from app.client_api import MemoryAPI
     from app.client_link import Link, LinkError
+    from app.client_talk import Talk
+    from app.client_voice import AudioUnavailable
     from app.protocol import Hello
 
     if urllib.parse.urlsplit(args.url).scheme not in ("ws", "wss"):
@@ -66,6 +94,11 @@ def run_chat(args: argparse.Namespace) -> int:
         Hello(type="hello", conversation=args.conversation, token=args.token)
     except ValidationError:
         print("samantha chat: --conversation takes A-Z a-z 0-9 _ . - (64 at most)", file=sys.stderr)
+        return 2
+    try:
+        mic, speaker = audio_files(args.mic, args.speaker)
+    except AudioUnavailable as exc:
+        print(f"samantha chat: {exc}", file=sys.stderr)
         return 2
     screen = Screen()
     loop = LoopThread()
@@ -84,8 +117,12 @@ def run_chat(args: argparse.Namespace) -> int:
     screen.line("Type a message, or /help for commands.\n")
     screen.line(f"{ready.persona}: {ready.greeting}")
     history = start_readline(screen, list(COMMANDS))
+    api = MemoryAPI(args.url, args.token)
+    talk = Talk(link, loop, screen, api, mic, speaker)
+    if args.read_aloud:
+        talk.read("on")
     try:
-        return Terminal(link, loop, screen, MemoryAPI(args.url, args.token)).run()
+        return Terminal(link, loop, screen, api, talk).run()
     finally:
         save_history(history)
         try:
@@ -95,10 +132,21 @@ def run_chat(args: argparse.Namespace) -> int:
         loop.stop()
 
 
+def audio_files(mic: str | None, speaker: str | None) -> tuple[Microphone | None, Speaker | None]:
+    """The files named to stand in for a microphone and a speaker (None: the system's devices)."""
+    from app.client_voice import FileMicrophone, FileSpeaker
+
+    return (
+        FileMicrophone(Path(mic)) if mic else None,
+        FileSpeaker(Path(speaker)) if speaker else None,
+    )
+
+
 class Terminal:
     """The read–say loop: lines become messages or commands; Ctrl+C is handled as described above."""
 
-    def __init__(self, link: Link, loop: LoopThread, screen: Screen, api: MemoryAPI) -> None:
+    def __init__(self, link: Link, loop: LoopThread, screen: Screen, api: MemoryAPI, talk: Talk) -> None:
+        self.talk = talk
         self.link = link
         self.loop = loop
         self.screen = screen
@@ -133,10 +181,15 @@ class Terminal:
     def _read(self) -> str:
         prompt = PROMPT if sys.stdin.isatty() else ""  # no prompts in the output of a piped session
         self.screen.prompt = prompt
+        draft, self.talk.draft = self.talk.draft, None
         try:
-            return input(prompt)
+            with editable(draft):
+                line = input(prompt)
         finally:
             self.screen.prompt = None
+        if draft and not has_readline():  # nothing to edit it with: Enter alone sends the transcript
+            return line or draft
+        return line
 
     def handle(self, line: str) -> bool:
         """Carry out one line; True when the user asked to leave."""
@@ -162,6 +215,10 @@ class Terminal:
                     self.screen.line(f"{ready.persona}: {ready.greeting}")
             case "/recalled":
                 self.show_recalled()
+            case "/talk":
+                self.talk.talk(rest)
+            case "/read":
+                self.talk.read(rest)
             case "/memories":
                 self.show_memories(rest)
             case "/forget" if rest.isdigit():
@@ -179,10 +236,12 @@ class Terminal:
         if len(text) > MAX_TEXT_CHARS:
             self.screen.line(f"(too long: a message holds at most {MAX_TEXT_CHARS} characters)")
             return
+        self.talk.hush()  # a new message stops her reading the last reply, as on the page
         future = self.loop.submit(self.link.turn(text))
         try:
             wait(future)
         except KeyboardInterrupt:
+            self.talk.hush()
             self.loop.call(self.link.interrupt)  # the link sends `cancel` and waits for the reply's end
             try:
                 wait(future)

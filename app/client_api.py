@@ -1,4 +1,4 @@
-"""How `samantha chat` reaches the memory endpoints beside the chat socket (/memories, /forget)."""
+"""How `samantha chat` reaches the JSON endpoints beside the chat socket (/memories, /forget, /talk)."""
 
 from __future__ import annotations
 
@@ -36,6 +36,16 @@ class MemoryAPI:
                 raise ApiError(f"No memory #{memory_id}: nothing forgotten (/memories lists them).") from exc
             raise
         return int(body["forgotten"])
+
+    def voice(self) -> dict[str, Any]:
+        """What the server can do with speech: `voice` (or null), `voices`, `listen`."""
+        try:
+            status: dict[str, Any] = self._call("GET", "/api/voice")
+        except ApiError as exc:
+            if exc.args[1:] == (404,):  # a server from before her voice
+                raise ApiError("! this server has no voice or ears (it predates them)", 404) from exc
+            raise
+        return status
 
     def _call(self, method: str, path: str, params: dict[str, str | int] | None = None) -> Any:
         """The JSON body of a successful call; ApiError(message, status) otherwise."""

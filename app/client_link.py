@@ -8,6 +8,7 @@ see goes through the terminal's `Screen`.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 from collections.abc import Awaitable
@@ -17,18 +18,23 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from app.client_term import Screen
+from app.client_voice import Speaker
 from app.protocol import (
+    AudioChunk,
+    AudioEnd,
     Cancel,
     Delta,
     Done,
     ErrorFrame,
     Hello,
     Pong,
+    Proactive,
     Ready,
     Recalled,
     RecalledMemory,
     ServerFrame,
     UserMessage,
+    VoiceSettings,
     server_frame,
 )
 from persona.errors import SamanthaError
@@ -75,6 +81,8 @@ class Link:
         self._retry_now = asyncio.Event()
         self._interrupt = asyncio.Event()
         self._keeper: asyncio.Task[None] | None = None
+        self.speaker: Speaker | None = None  # where her voice plays when reading aloud is on
+        self.read_aloud = False
 
     async def open(self) -> Ready:
         """Connect and say hello; raises LinkError when the server cannot be reached or refuses."""
@@ -111,24 +119,58 @@ class Link:
 
     async def new_conversation(self) -> Ready | None:
         """Start a new conversation on this socket; None (after saying why) when it did not work."""
+        frame = await self.ask(self._hello(None), Ready)
+        if not isinstance(frame, Ready):
+            return None
+        self._adopt(frame)
+        self.last_recalled = None
+        return frame
+
+    async def ask(
+        self, frame: str | bytes, answer: type, timeout: float = OPEN_TIMEOUT
+    ) -> ServerFrame | None:
+        """Send a frame and wait for the answer of type `answer`; None after saying what went wrong."""
         await self._wait_connected()
         self._drain()
-        if not await self._send(self._hello(None)):
+        if not await self._send(frame):
             self.screen.line("(the connection dropped; try again in a moment)")
             return None
+        return await self._answer((answer,), timeout)
+
+    async def _answer(self, kinds: tuple[type, ...], timeout: float) -> ServerFrame | None:
+        """The first frame of one of `kinds`, or None after showing the error, drop or silence instead."""
         while True:
             try:
-                frame = await asyncio.wait_for(self._frames.get(), OPEN_TIMEOUT)
+                frame = await asyncio.wait_for(self._frames.get(), timeout)
             except TimeoutError:
                 self.screen.line("! the server did not answer; try again in a moment")
                 return None
-            if isinstance(frame, Ready):
-                self._adopt(frame)
-                self.last_recalled = None
+            if isinstance(frame, kinds):
                 return frame
-            if isinstance(frame, ErrorFrame) or frame is None:
-                self.screen.line(f"! {frame.message if frame else 'the connection dropped'}")
+            if isinstance(frame, ErrorFrame):
+                self.screen.line(f"! {frame.message} [{frame.code}]")
                 return None
+            if frame is None:
+                self.screen.line("! the connection dropped; try again in a moment")
+                return None
+
+    def _dispatch(self, frame: ServerFrame | None) -> None:
+        """Frames nobody waits for are handled as they come; the others are queued for the waiter."""
+        match frame:
+            case None | Pong():
+                pass
+            case AudioChunk() if self.speaker is not None:
+                try:
+                    self.speaker.play(base64.b64decode(frame.data))
+                except Exception as exc:  # her voice failing must never stop the conversation
+                    self.screen.notice(f"! cannot play her voice: {exc}")
+                    self.speaker = None
+            case AudioChunk() | AudioEnd():
+                pass
+            case Proactive():  # she says something unprompted (app/scheduler.py): shown when it comes
+                self.screen.notice(f"{self.persona}: {frame.text}")
+            case _:
+                self._frames.put_nowait(frame)
 
     async def _stream_reply(self) -> None:
         started = stopping = False
@@ -193,9 +235,7 @@ class Link:
             self._connected.set()
             try:
                 async for raw in ws:
-                    frame = parse_frame(raw)
-                    if frame is not None and not isinstance(frame, Pong):
-                        self._frames.put_nowait(frame)
+                    self._dispatch(parse_frame(raw))
             except ConnectionClosed as exc:
                 log.debug("connection closed: %r", exc)
             self._ws = None
@@ -219,6 +259,8 @@ class Link:
                 delay = min(delay * 2, MAX_RETRY)
                 continue
             self.screen.notice(f"(reconnected; conversation {self.conversation})")
+            if self.read_aloud:  # reading aloud is chosen per socket: ask the new one too
+                await ws.send(VoiceSettings(type="voice", read_aloud=True, voice=None).model_dump_json())
             return ws
 
     async def _wait_connected(self) -> None:
@@ -241,7 +283,7 @@ class Link:
             return task.result()
         raise _Interrupted
 
-    async def _send(self, frame: str) -> bool:
+    async def _send(self, frame: str | bytes) -> bool:
         if self._ws is None:
             return False
         try:

@@ -11,13 +11,16 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 TEXT_WIDTH = 200
+# Ctrl+T at the prompt (push-to-talk, app/client_talk.py): readline goes to the start of the line, types
+# "/talk " and presses Enter, so what was typed so far stays in front of the transcript.
+TALK_KEY = r'"\C-t": "\C-a/talk \C-m"'
 
 
 class Screen:
@@ -134,8 +137,33 @@ def start_readline(screen: Screen, commands: list[str]) -> Path | None:
         readline.parse_and_bind("bind ^I rl_complete")
     else:
         readline.parse_and_bind("tab: complete")
+        readline.parse_and_bind(TALK_KEY)
     screen.line_buffer = readline.get_line_buffer
     return path
+
+
+def has_readline() -> bool:
+    """Whether input() edits lines with readline (only on a terminal, and where readline exists)."""
+    try:
+        import readline  # noqa: F401
+    except ImportError:
+        return False
+    return sys.stdin.isatty()
+
+
+@contextlib.contextmanager
+def editable(draft: str | None) -> Iterator[None]:
+    """Within it, input() starts with `draft` already typed, to edit or send (with readline)."""
+    if not draft or not has_readline():
+        yield
+        return
+    import readline
+
+    readline.set_startup_hook(lambda: readline.insert_text(draft))
+    try:
+        yield
+    finally:
+        readline.set_startup_hook(None)
 
 
 def save_history(path: Path | None) -> None:

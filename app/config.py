@@ -40,6 +40,23 @@ class DataSettings(BaseSettings):
         description="Runtime of the embedding model: onnx (2-3x faster), torch (the reference), or auto "
         "(ONNX when it works, else torch). Both give the same vectors.",
     )
+    database: str | None = Field(
+        None,
+        description="A Postgres database (postgresql://USER:PASSWORD@HOST:PORT/NAME, with pgvector) for "
+        "memory and accounts, which any number of servers can share; unset: the embedded store in the "
+        "data directory.",
+    )
+
+    @field_validator("database", mode="before")
+    @classmethod
+    def _postgres_url(cls, value: object) -> object:
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str) or not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError(
+                "give a URL starting with postgresql://, e.g. postgresql://me@localhost/samantha"
+            )
+        return value
 
 
 class Settings(DataSettings):

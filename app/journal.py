@@ -17,7 +17,7 @@ from app.backends.base import Backend
 from memory import journal, plans, selfmodel
 from memory.db import now_iso
 from memory.extract import importance
-from memory.store import MemoryStore
+from memory.store_base import MemoryEngine
 from memory.write import NewMemory
 from persona.clock import iso
 from persona.messages import GenParams, Message
@@ -79,7 +79,7 @@ async def by_model(backend: Backend, transcript: str) -> str | None:
 
 
 async def write_entry(
-    store: MemoryStore, backend: Backend | None, user: str, conversation: str
+    store: MemoryEngine, backend: Backend | None, user: str, conversation: str
 ) -> str | None:
     """Write up one quiet conversation (once); the entry's text, or None if it was already written."""
     turns = await store.run_read(journal.said_in, user, conversation)
@@ -108,7 +108,7 @@ async def write_entry(
 
 
 async def write_due(
-    store: MemoryStore, backend: Backend | None, quiet_for: timedelta, user: str | None = None
+    store: MemoryEngine, backend: Backend | None, quiet_for: timedelta, user: str | None = None
 ) -> int:
     """Write up every conversation quiet for `quiet_for` (one user's, or everyone's); how many."""
     now = store.clock.now()

@@ -10,10 +10,10 @@ from typing import Any
 
 from app.backends.base import Backend
 from app.fact_model import extract_with_model
-from app.presence import learn_mood, learn_plans
+from app.presence import learn_good_night, learn_mood, learn_plans
 from memory.extract import extract_facts, importance
 from memory.models import Turn
-from memory.store import MemoryStore
+from memory.store_base import MemoryEngine
 from memory.turns import turn_memories
 from memory.write import NewMemory
 
@@ -45,7 +45,7 @@ class Learner:
 
 
 async def learn(
-    store: MemoryStore, backend: Backend, model_facts: bool, said: Turn, reply: Turn | None = None
+    store: MemoryEngine, backend: Backend, model_facts: bool, said: Turn, reply: Turn | None = None
 ) -> None:
     """Remember what the person said, the facts in it, and her `reply` (her own words are memories too).
 
@@ -74,3 +74,4 @@ async def learn(
         log.error("could not remember turn %d: %r", said.id, exc)
     await learn_plans(store, said)  # plans ahead of them, with their day (app/presence.py)
     await learn_mood(store, said)  # news that moves her mood
+    await learn_good_night(store, said)  # "say good night to me at 23:00" (memory/goodnight.py)

@@ -21,7 +21,7 @@ from app.services import Services, open_services
 from app.voice.service import Voice, voice_for
 from memory.accounts import AccountStore
 from memory.embedder import Embedder
-from memory.store import MemoryStore
+from memory.store_base import MemoryEngine
 from persona.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ def create_app(
     settings: Settings,
     *,
     backend: Backend | None = None,
-    memory: MemoryStore | None = None,
+    memory: MemoryEngine | None = None,
     embedder: Embedder | None = None,
     accounts: AccountStore | None = None,
     services: Services | None = None,

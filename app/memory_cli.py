@@ -14,12 +14,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.config import DataSettings
+from pydantic import ValidationError
+
+from app.config import DataSettings, describe_errors
 from memory.db import DatabaseError
 from memory.models import KINDS, MemoryError_
 
 if TYPE_CHECKING:  # the memory stack (numpy, faiss, torch) loads only when a command runs
-    from memory.store import MemoryStore
+    from memory.store_base import MemoryEngine
 
 
 def add_memory_commands(commands: Any) -> None:
@@ -29,6 +31,10 @@ def add_memory_commands(commands: Any) -> None:
         "--data-dir", type=Path, help="Data directory [env SAMANTHA_DATA_DIR; default ./data]"
     )
     memory.add_argument("--user", help="Whose memories [env SAMANTHA_USER; default: me]")
+    memory.add_argument(
+        "--database",
+        help="A Postgres database (postgresql://...) instead of the data folder [env SAMANTHA_DATABASE]",
+    )
     actions = memory.add_subparsers(dest="action", required=True)
     listing = actions.add_parser("list", help="List memories, newest first.")
     listing.add_argument("--kind", choices=KINDS, help="Only this kind.")
@@ -47,6 +53,13 @@ def add_memory_commands(commands: Any) -> None:
     )
     importing = actions.add_parser("import", help="Read an export back in (memories are embedded again).")
     importing.add_argument("file", type=Path, help="A file written by `samantha memory export`.")
+    migrate = actions.add_parser(
+        "migrate",
+        help="Copy the data folder into an empty Postgres database, then check the copy (row counts, and a "
+        "sample of recalls asked of both).",
+    )
+    migrate.add_argument("--to", required=True, help="The Postgres database: postgresql://USER@HOST/NAME.")
+    migrate.add_argument("--sample", type=int, default=10, help="Questions per user for the recall check.")
     actions.add_parser(
         "encrypt",
         help="Encrypt the data folder (SQLCipher) with a passphrase (SAMANTHA_PASSPHRASE, or asked for); "
@@ -60,16 +73,22 @@ def _settings(args: argparse.Namespace) -> DataSettings:
         given["data_dir"] = args.data_dir
     if args.user is not None:
         given["user"] = args.user
+    if args.database is not None:
+        given["database"] = args.database
     return DataSettings(**given)
 
 
 async def run_memory_command(args: argparse.Namespace) -> int:
     """Carry out one `samantha memory` action; 0 on success, 1 when nothing matched, 2 on bad input."""
+    from app.engines import open_memory
     from app.unlock import encrypt_folder, passphrase_for
     from memory.embedder import load_embedder
-    from memory.store import MemoryStore
 
-    settings = _settings(args)
+    try:
+        settings = _settings(args)
+    except ValidationError as exc:
+        print(f"samantha memory: {describe_errors(exc)}", file=sys.stderr)
+        return 2
     if args.action == "import":
         try:
             data = json.loads(args.file.read_text(encoding="utf-8"))
@@ -78,6 +97,8 @@ async def run_memory_command(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as exc:
             print(f"samantha memory import: cannot use {args.file}: {exc}", file=sys.stderr)
             return 2
+    if args.action == "migrate":
+        return await _migrate(settings, args)
     try:
         if args.action == "encrypt":
             passphrase = passphrase_for(settings.data_dir, encrypt=True)
@@ -85,10 +106,9 @@ async def run_memory_command(args: argparse.Namespace) -> int:
             encrypt_folder(settings.data_dir, passphrase)
             print(f"encrypted {settings.data_dir}; start the server with the same passphrase")
             return 0
-        store = await MemoryStore.open(
-            settings.data_dir,
-            await asyncio.to_thread(load_embedder, None, settings.embedder),
-            passphrase_for(settings.data_dir),
+        passphrase = None if settings.database else passphrase_for(settings.data_dir)
+        store = await open_memory(
+            settings, await asyncio.to_thread(load_embedder, None, settings.embedder), passphrase
         )
     except DatabaseError as exc:
         print(f"samantha memory: {exc}", file=sys.stderr)
@@ -118,7 +138,7 @@ async def run_memory_command(args: argparse.Namespace) -> int:
     return 2
 
 
-async def _list(store: MemoryStore, user: str, args: argparse.Namespace) -> int:
+async def _list(store: MemoryEngine, user: str, args: argparse.Namespace) -> int:
     memories = await store.memories(user, query=args.query, kind=args.kind, limit=args.limit)
     if args.json:
         print(json.dumps([vars(m) for m in memories], indent=2, ensure_ascii=False))
@@ -131,7 +151,7 @@ async def _list(store: MemoryStore, user: str, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _forget(store: MemoryStore, user: str, args: argparse.Namespace) -> int:
+async def _forget(store: MemoryEngine, user: str, args: argparse.Namespace) -> int:
     try:
         count = await (store.forget_turn(user, args.id) if args.turn else store.forget(user, args.id))
     except MemoryError_ as exc:
@@ -144,7 +164,7 @@ async def _forget(store: MemoryStore, user: str, args: argparse.Namespace) -> in
     return 0
 
 
-async def _import(store: MemoryStore, user: str, data: dict[str, Any]) -> int:
+async def _import(store: MemoryEngine, user: str, data: dict[str, Any]) -> int:
     """Turns first (new ids), then memories with their sources mapped to the new turn ids."""
     from memory.write import NewMemory
 
@@ -193,3 +213,39 @@ async def _import(store: MemoryStore, user: str, data: dict[str, Any]) -> int:
         f"imported {len(turn_ids)} turns and {len(added)} memories ({len(items) - len(added)} already known)"
     )
     return 0
+
+
+async def _migrate(settings: DataSettings, args: argparse.Namespace) -> int:
+    """Copy and check: 0 when the counts are equal and the sampled recalls identical, 1 if not, 2 refused."""
+    from app.unlock import passphrase_for
+    from memory.embedder import load_embedder
+    from memory.pg import migrate
+
+    url = args.to
+    if not url.startswith(("postgresql://", "postgres://")):
+        print("samantha memory migrate: --to takes a postgresql:// URL", file=sys.stderr)
+        return 2
+    source = settings.data_dir / "samantha.db"
+    if not source.is_file():
+        print(
+            f"samantha memory migrate: no embedded store in {settings.data_dir} (--data-dir)", file=sys.stderr
+        )
+        return 2
+    try:
+        passphrase = passphrase_for(settings.data_dir)
+        copied = await asyncio.to_thread(migrate.copy, source, url, passphrase)
+        print("copied " + ", ".join(f"{n} {table}" for table, n in copied.items()))
+        embedder = await asyncio.to_thread(load_embedder, None, settings.embedder)
+        report = await migrate.check(settings.data_dir, url, embedder, passphrase, per_user=args.sample)
+    except DatabaseError as exc:
+        print(f"samantha memory migrate: {exc}", file=sys.stderr)
+        return 2
+    for table, (rows_here, rows_there) in report.counts.items():
+        verdict = "ok" if rows_here == rows_there else "DIFFERENT"
+        print(f"{table:<16} {rows_here:>8} {rows_there:>8}  {verdict}")
+    same = sum(1 for _, _, a, b in report.recalls if a == b)
+    print(f"recalls identical: {same} of {len(report.recalls)}")
+    for user, question, here, there in report.recalls:
+        if here != there:
+            print(f"  {user}: {question!r}: embedded {here}, Postgres {there}")
+    return 0 if report.counts_equal and report.recalls_identical else 1

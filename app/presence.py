@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.protocol import MoodOut
-from memory import mood, plans, timeline
+from memory import goodnight, initiative, mood, plans, timeline
 from memory.db import now_iso
 from memory.extract import importance
 from memory.models import Turn
 from memory.mood import faded
-from memory.store import MemoryStore
+from memory.store_base import MemoryEngine
 from memory.write import NewMemory
 from persona.persona import Persona
 from persona.timesense import LastTalk, first_sentence, how_long, part_of_day, said_back
@@ -45,7 +45,7 @@ def _hello(now: datetime) -> str:
     )
 
 
-async def greet(store: MemoryStore, persona: Persona, user: str, conversation: str) -> Greeting:
+async def greet(store: MemoryEngine, persona: Persona, user: str, conversation: str) -> Greeting:
     """Her greeting for this conversation; a follow-up it carries is marked asked, so it is asked once."""
     now = store.clock.now()
     found = await store.run_read(timeline.last_talk, user, conversation)
@@ -63,7 +63,7 @@ async def greet(store: MemoryStore, persona: Persona, user: str, conversation: s
     return Greeting(f"{_hello(now)}, good to hear from you again.", False, last)
 
 
-async def learn_plans(store: MemoryStore, said: Turn) -> None:
+async def learn_plans(store: MemoryEngine, said: Turn) -> None:
     """Keep the plans in what the person said (kind `plan`, with their day), and hush one if asked to."""
     try:
         if (about := plans.hush_request(said.text)) is not None:
@@ -90,7 +90,42 @@ async def learn_plans(store: MemoryStore, said: Turn) -> None:
         log.error("could not keep the plans in turn %d: %r", said.id, exc)
 
 
-async def learn_mood(store: MemoryStore, said: Turn) -> None:
+async def learn_good_night(store: MemoryEngine, said: Turn) -> None:
+    """Keep a good night the person asked for in words, or stop them when asked to."""
+    wanted = goodnight.heard(said.text)
+    if wanted is None:
+        return
+    try:
+        await store.run_write(goodnight.set_wish, said.user, wanted or None)
+        log.info("good night for %s: %s", said.user, wanted.stored() if wanted else "off")
+    except Exception as exc:  # best effort, like all learning
+        log.error("could not keep the good night asked for in turn %d: %r", said.id, exc)
+
+
+async def good_night_note(store: MemoryEngine, user: str, text: str, quiet: tuple[int, int] | None) -> str:
+    """A line of her notes when the person asks for a good night (or to stop): what is arranged, so her
+    reply neither promises what will not happen nor says she cannot; "" for any other message."""
+    wanted = goodnight.heard(text)  # a regular expression: microseconds on every message
+    if wanted is None:
+        return ""
+    if wanted is False:
+        return "They asked you to stop saying good night: it is done; you won't any more."
+    if quiet is None or await store.run_read(initiative.is_off, user):
+        return (
+            "They asked you for a good night, but you cannot message them first (it is switched off): say so "
+            "kindly."
+        )
+    said_at = goodnight.effective(wanted.at, quiet)
+    when = (
+        f"at {said_at:%H:%M}"
+        if said_at == wanted.at
+        else f"at {said_at:%H:%M}, just before your quiet hours (they asked for {wanted.at:%H:%M})"
+    )
+    often = "every night" if wanted.daily else "tonight"
+    return f"They asked you to say good night {often}: it is arranged, you will say it {when}. Say so simply."
+
+
+async def learn_mood(store: MemoryEngine, said: Turn) -> None:
     """Let news in what the person said move her mood (rules), with its cause and the turn behind it."""
     moved = mood.react(said.text)
     if moved is None:
@@ -102,7 +137,7 @@ async def learn_mood(store: MemoryStore, said: Turn) -> None:
         log.error("could not record her mood after turn %d: %r", said.id, exc)
 
 
-async def current_mood(store: MemoryStore, user: str) -> mood.Mood | None:
+async def current_mood(store: MemoryEngine, user: str) -> mood.Mood | None:
     """Her mood with this person now (faded by time); None when she is simply calm."""
     last = await store.run_read(mood.latest, user)
     if last is None:
@@ -120,7 +155,7 @@ def mood_line(now: mood.Mood, at: datetime) -> str:
     )
 
 
-async def mood_for_turn(store: MemoryStore, user: str, text: str) -> mood.Mood | None:
+async def mood_for_turn(store: MemoryEngine, user: str, text: str) -> mood.Mood | None:
     """Her mood as she answers `text`: moved by news in it at once (the rules are microseconds), else
     as it was, faded. Learning records the change after the reply."""
     moved = mood.react(text)

@@ -187,7 +187,7 @@ class Proactive(_ServerFrame):
 
     type: Literal["proactive"] = "proactive"
     text: str
-    reason: Literal["follow_up", "check_in"]
+    reason: Literal["follow_up", "check_in", "good_night"]
     turn_id: int
 
 

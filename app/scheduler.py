@@ -1,8 +1,8 @@
 """Her initiative: a server-side task that prepares messages that are due and pushes them to open sockets.
 
 A round every `initiative_interval` seconds: quiet conversations go into her journal (app/journal.py), and
-for each person with a socket open, a follow-up on a plan
-whose day has passed or a check-in after a long silence, unless it is quiet hours, today's budget is
+for each person with a socket open, the good night they asked for (memory/goodnight.py), a follow-up on a
+plan whose day has passed or a check-in after a long silence, unless it is quiet hours, today's budget is
 spent, or the person turned it off. The message is stored in the conversation like any of hers, then
 sent as a `proactive` frame (docs/PROTOCOL.md). Nothing runs in a browser tab, and nothing here touches a
 reply: it only reads and writes small rows through the store's own threads.
@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from app.protocol import Proactive
-from memory import initiative, plans
+from memory import goodnight, initiative, plans
 from memory.db import now_iso
-from memory.store import MemoryStore
+from memory.store_base import MemoryEngine
 from persona.clock import iso
 from persona.timesense import how_long, part_of_day, said_back
 
@@ -64,14 +64,11 @@ class Outbox:
             del self.open[user]
 
 
-Facts = tuple[bool, int, list[tuple[int, str]], tuple[str, str | None] | None]
-
-
 async def due_messages(
-    store: MemoryStore, users: list[str], config: InitiativeConfig
+    store: MemoryEngine, users: list[str], config: InitiativeConfig
 ) -> dict[str, tuple[str, str]]:
-    """The message due for each of `users` now and why ("follow_up" or "check_in"); a follow-up is
-    marked asked here, so it goes out once."""
+    """The message due for each of `users` now and why ("good_night", "follow_up" or "check_in"); it is
+    marked said here, so it goes out once."""
     now = store.clock.now()
     if not config.enabled or is_quiet(now, config) or not users:
         return {}
@@ -81,19 +78,29 @@ async def due_messages(
     facts = await store.run_read(initiative.round_facts, users, now.date().isoformat(), quiet_since)
     out = {}
     for user, known in facts.items():
-        if (due := await _due(store, known, now, config)) is not None:
-            out[user] = due
-            if due[1] == "check_in" and known[3] is not None:  # once per silence
-                await store.run_write(initiative.mark_checked_in, user, known[3][0])
+        due, last = await _due(store, user, known, now, config), known[3]
+        if due is None:
+            continue
+        # Once per silence, whichever server claims it first (servers may share one database).
+        claim = initiative.mark_checked_in
+        if due[1] == "check_in" and last is not None and not await store.run_write(claim, user, last[0]):
+            continue
+        out[user] = due
     return out
 
 
 async def _due(
-    store: MemoryStore, facts: Facts, now: datetime, config: InitiativeConfig
+    store: MemoryEngine, user: str, facts: initiative.Facts, now: datetime, config: InitiativeConfig
 ) -> tuple[str, str] | None:
-    off, sent, due, last = facts
+    off, sent, due, last, night = facts
     if off or sent >= config.per_day:
         return None
+    if night is not None:  # asked for, at a time of its own: it goes first
+        wish, said_for = night
+        tonight = goodnight.due_night(wish, (config.quiet_from, config.quiet_to), now, said_for)
+        if tonight is not None and await store.run_write(goodnight.mark_said, user, tonight):
+            tomorrow = (now + timedelta(hours=12)).date().isoformat()  # said after midnight: still "tomorrow"
+            return good_night(await store.run_read(goodnight.plan_tomorrow, user, tomorrow)), "good_night"
     for memory_id, question in due:
         if await store.run_write(plans.mark_followed_up, memory_id, now_iso(store.clock)):
             return question, "follow_up"
@@ -110,20 +117,30 @@ async def _due(
     )
 
 
+def good_night(plan: str | None) -> str:
+    """Her good night; with a word of luck when a plan of theirs is due tomorrow."""
+    if plan:
+        return f"Good night. Sleep well: tomorrow's the day ({said_back(plan, 14)}), and I'm rooting for you."
+    return "Good night. Sleep well, and I'll be here when you wake up."
+
+
 class Scheduler:
     """The round, on a timer, inside the server's lifespan."""
 
     def __init__(
         self,
-        store: MemoryStore,
+        store: MemoryEngine,
         outbox: Outbox,
         config: InitiativeConfig,
         journal: Callable[[], Awaitable[int]] | None = None,
+        learning: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
         self.outbox = outbox
         self.config = config
         self.journal = journal  # writes up quiet conversations (app/journal.py), each round
+        # On a shared database: finishes the learning another server left undone (it died), each round.
+        self.learning = learning
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -140,7 +157,10 @@ class Scheduler:
                 log.error("initiative round failed: %r", exc)
 
     async def round(self) -> int:
-        """One pass: her journal, then the people with an open socket; how many messages went out."""
+        """One pass: unfinished learning (shared databases), her journal, then the people with an open
+        socket; how many messages went out."""
+        if self.learning is not None:
+            await self.learning()
         if self.journal is not None:
             await self.journal()
         sent = 0
@@ -150,7 +170,8 @@ class Scheduler:
             if not sockets:  # closed while the round read
                 continue
             day = self.store.clock.now().date().isoformat()
-            await self.store.run_write(initiative.count_sent, user, day)
+            if not await self.store.run_write(initiative.claim_send, user, day, self.config.per_day):
+                continue  # the day's budget went meanwhile (to another server sharing the database)
             for conversation, send in {c: s for c, s in sockets.values()}.items():
                 turn = await self.store.log_turn(user, conversation, "assistant", text)
                 try:

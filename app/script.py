@@ -8,91 +8,29 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from websockets.asyncio.client import ClientConnection, connect
 
 from app.backends import Backend, create_backend
 from app.backends.scripted import ScriptedBackend
 from app.config import Settings
-from app.protocol import Done, ErrorFrame, Hello, Ready, Recalled, RecalledMemory, UserMessage, server_frame
+from app.protocol import (
+    Done,
+    ErrorFrame,
+    Hello,
+    Ping,
+    Pong,
+    Proactive,
+    Ready,
+    Recalled,
+    RecalledMemory,
+    UserMessage,
+    server_frame,
+)
+from app.script_format import Expect, ScriptError, ScriptFile, load_script
 from app.server import RunningServer
 from memory.embedder import Embedder, load_embedder
-from persona.clock import ClockError, SetClock, parse_duration, parse_time
-from persona.errors import SamanthaError
-
-
-class Expect(BaseModel):
-    """What must hold after a turn; each value is a case-insensitive regular expression."""
-
-    model_config = ConfigDict(extra="forbid")
-    recalled: str | None = Field(None, description="Some recalled memory matches this.")
-    not_recalled: str | None = Field(None, description="No recalled memory matches this.")
-    reply: str | None = Field(None, description="The reply matches this.")
-    not_reply: str | None = Field(None, description="The reply does not match this.")
-    error: str | None = Field(None, description="The turn ends in an error whose code matches this.")
-    greeting: str | None = Field(None, description="On a new conversation: her greeting matches this.")
-    not_greeting: str | None = Field(None, description="On a new conversation: her greeting does not.")
-
-
-class Step(BaseModel):
-    """One step: move the clock, restart the server, open a new conversation, then say something."""
-
-    model_config = ConfigDict(extra="forbid")
-    at: str | None = Field(None, description="Set the clock to this local time first: 2026-12-01T09:00.")
-    advance: str | None = Field(None, description="Move the clock forward first: '3 days', '2 hours'.")
-    user: str | None = None
-    reply: str | None = Field(None, description="What the scripted backend answers to this message.")
-    expect: Expect = Field(default_factory=Expect)
-    new_conversation: bool = False
-    restart: bool = False
-
-    @field_validator("at")
-    @classmethod
-    def _a_time(cls, at: str | None) -> str | None:
-        if at is not None:
-            try:
-                parse_time(at)
-            except ClockError as exc:
-                raise ValueError(str(exc)) from exc
-        return at
-
-    @field_validator("advance")
-    @classmethod
-    def _a_duration(cls, advance: str | None) -> str | None:
-        if advance is not None:
-            try:
-                parse_duration(advance)
-            except ClockError as exc:
-                raise ValueError(str(exc)) from exc
-        return advance
-
-    @model_validator(mode="after")
-    def _greeting_on_a_new_conversation(self) -> Step:
-        if (self.expect.greeting or self.expect.not_greeting) and not self.new_conversation:
-            raise ValueError("expect.greeting and expect.not_greeting need new_conversation: true")
-        return self
-
-
-class ScriptFile(BaseModel):
-    """A scripted conversation."""
-
-    model_config = ConfigDict(extra="forbid")
-    name: str
-    backend: Literal["llamacpp", "openai", "scripted", "echo"] | None = None
-    start: str | None = Field(None, description="The clock's time at the start (default: when it runs).")
-    turns: list[Step] = Field(min_length=1)
-
-    @field_validator("start")
-    @classmethod
-    def _a_start(cls, start: str | None) -> str | None:
-        return Step._a_time(start)
-
-    def uses_time(self) -> bool:
-        """Whether the script moves time (then the server runs on the script's own clock)."""
-        return self.start is not None or any(s.at or s.advance for s in self.turns)
+from persona.clock import SetClock, parse_duration, parse_time
 
 
 @dataclass
@@ -111,25 +49,6 @@ class Result:
         """Record one expectation's verdict."""
         self.checks.append((ok, what))
         self.lines.append(f"    {'PASS' if ok else 'FAIL'} {what}")
-
-
-class ScriptError(SamanthaError, ValueError):
-    """The script file cannot be read or does not follow the format."""
-
-
-def load_script(path: Path) -> ScriptFile:
-    """Parse and validate a script file, with errors that name the file and the field."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ScriptError(f"cannot read {path}: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise ScriptError(f"{path} is not valid YAML: {exc}") from exc
-    try:
-        return ScriptFile.model_validate(data)
-    except ValidationError as exc:
-        where = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ScriptError(f"{path} is not a valid script: {where}") from exc
 
 
 @dataclass
@@ -163,6 +82,26 @@ async def exchange(ws: ClientConnection, text: str) -> Exchange:
                 return Exchange(recalled, reply, None, timings)
             case ErrorFrame(code=code, message=message):
                 return Exchange(recalled, "", f"{code}: {message}")
+
+
+async def proactive(ws: ClientConnection) -> list[Proactive]:
+    """Her unprompted messages that arrived on the socket (a ping's pong marks the end of them)."""
+    await ws.send(Ping(type="ping").model_dump_json())
+    found = []
+    while not isinstance(frame := server_frame.validate_json(await ws.recv()), Pong):
+        if isinstance(frame, Proactive):
+            found.append(frame)
+    return found
+
+
+def _judge_proactive(result: Result, expect: Expect, sent: list[Proactive]) -> None:
+    said = [f"{p.reason}: {p.text}" for p in sent]
+    if expect.proactive is not None:
+        ok = any(re.search(expect.proactive, s, re.IGNORECASE) for s in said)
+        result.check(ok, f"she said unprompted something matching /{expect.proactive}/")
+    if expect.not_proactive is not None:
+        ok = not any(re.search(expect.not_proactive, s, re.IGNORECASE) for s in said)
+        result.check(ok, f"she said nothing unprompted matching /{expect.not_proactive}/")
 
 
 def _judge_greeting(result: Result, expect: Expect, greeting: str) -> None:
@@ -223,6 +162,11 @@ async def run_script(
                 if step.advance:
                     clock.advance(parse_duration(step.advance))
                 result.lines.append(f"  -- it is now {clock.now():%A %d %B %Y, %H:%M} --")
+            if step.expect.proactive or step.expect.not_proactive:  # her scheduler's round, now
+                await server.initiative_round()
+                unprompted = await proactive(ws)
+                result.lines += [f"  samantha (unprompted, {p.reason}): {p.text}" for p in unprompted]
+                _judge_proactive(result, step.expect, unprompted)
             if step.restart:
                 await ws.close()
                 await server.stop()

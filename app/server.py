@@ -16,10 +16,10 @@ from app.backends import Backend
 from app.config import Settings
 from app.connections import ConnectionLimits, limited_protocol
 from app.main import create_app
-from app.services import open_services
+from app.services import Services, open_services
 from app.voice.service import Voice
 from memory.embedder import Embedder
-from memory.store import MemoryStore
+from memory.store_base import MemoryEngine
 from persona.clock import Clock
 from persona.errors import SamanthaError
 
@@ -58,8 +58,16 @@ def uvicorn_config(app: Any, settings: Settings, **options: Any) -> uvicorn.Conf
 class RunningServer:
     """A uvicorn server on a socket of its own, inside the current event loop."""
 
-    def __init__(self, server: uvicorn.Server, task: asyncio.Task[None], host: str, port: int) -> None:
+    def __init__(
+        self,
+        server: uvicorn.Server,
+        task: asyncio.Task[None],
+        host: str,
+        port: int,
+        services: Services | None = None,
+    ) -> None:
         self._server = server
+        self._services = services  # the app's, once its lifespan loaded them (for initiative_round)
         self._task = task
         self.host = host
         self.port = port
@@ -80,7 +88,7 @@ class RunningServer:
         settings: Settings,
         *,
         backend: Backend | None = None,
-        memory: MemoryStore | None = None,
+        memory: MemoryEngine | None = None,
         embedder: Embedder | None = None,
         port: int | None = None,
         voice: Voice | None = None,
@@ -102,7 +110,17 @@ class RunningServer:
                 task.result()
                 raise RuntimeError("the server stopped during start-up")
             await asyncio.sleep(0.02)
-        return cls(server, task, settings.host, sock.getsockname()[1])
+        return cls(server, task, settings.host, sock.getsockname()[1], app.state.services)
+
+    async def initiative_round(self) -> int:
+        """One round of her initiative now (a script moved the clock); how many messages went out. What
+        the people connected said is learned first, so a good night asked for a moment ago counts."""
+        services = self._services
+        if services is None:
+            return 0
+        for user in list(services.outbox.open):
+            await services.learner.settle(user)
+        return 0 if services.scheduler is None else int(await services.scheduler.round())
 
     async def stop(self) -> None:
         """Shut down gracefully (the lifespan closes what it opened)."""

@@ -11,18 +11,18 @@ from datetime import timedelta
 
 from app.backends import Backend, create_backend
 from app.config import Settings
+from app.engines import check_database, open_accounts, open_memory
 from app.journal import model_for_journal, write_due
 from app.learning import Learner, learn
-from app.limits import RateLimiter
+from app.limits import RateLimiter, SharedRateLimiter
 from app.model_catalog import check_model_file
 from app.scheduler import InitiativeConfig, Outbox, Scheduler
 from app.session import ChatSession, TurnConfig
 from app.unlock import passphrase_for
-from memory import db
 from memory.accounts import AccountStore
 from memory.embedder import Embedder, load_embedder
 from memory.seeds import ingest_seeds
-from memory.store import DB_FILE, MemoryStore
+from memory.store_base import MemoryEngine
 from persona.clock import Clock, SystemClock
 from persona.errors import SamanthaError
 from persona.messages import GenParams
@@ -51,11 +51,11 @@ class Services:
 
     settings: Settings
     persona: Persona
-    store: MemoryStore
+    store: MemoryEngine
     backend: Backend
     accounts: AccountStore
     learner: Learner = field(default_factory=Learner)
-    limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0, 1))
+    limiter: RateLimiter | SharedRateLimiter = field(default_factory=lambda: RateLimiter(0, 1))
     sockets: Counter[str] = field(default_factory=Counter)  # open chat sockets per user
     clock: Clock = field(default_factory=SystemClock)  # the one "now": memory and the session read it
     outbox: Outbox = field(default_factory=Outbox)  # open sockets her unprompted messages can reach
@@ -75,6 +75,7 @@ class Services:
                 max_tokens=s.max_tokens, temperature=s.temperature, repeat_penalty=s.repeat_penalty
             ),
             model_facts=s.facts == "model" or (s.facts == "auto" and self.backend.extracts_facts),
+            quiet_hours=(self.initiative().quiet_from, self.initiative().quiet_to) if s.initiative else None,
         )
 
     def session(self, user: str, conversation: str) -> ChatSession:
@@ -119,7 +120,12 @@ class Services:
     def start_initiative(self) -> None:
         """Start the scheduler's rounds (in the running event loop)."""
         if self.scheduler is None:
-            self.scheduler = Scheduler(self.store, self.outbox, self.initiative(), self.write_journal)
+            # With replicas, a server that died leaves learning undone that no restart of it may finish:
+            # the others pick it up on their rounds (claimed in the database, memory/pg/store.py).
+            learning = self.finish_learning if self.settings.database is not None else None
+            self.scheduler = Scheduler(
+                self.store, self.outbox, self.initiative(), self.write_journal, learning
+            )
             self.scheduler.start()
 
     async def write_journal(self, user: str | None = None, *, rules_only: bool = False) -> int:
@@ -166,7 +172,7 @@ async def open_services(
     settings: Settings,
     *,
     backend: Backend | None = None,
-    memory: MemoryStore | None = None,
+    memory: MemoryEngine | None = None,
     embedder: Embedder | None = None,
     accounts: AccountStore | None = None,
     clock: Clock | None = None,
@@ -180,17 +186,21 @@ async def open_services(
     check_files(settings)
     persona = load_persona(settings.persona_file)
     passphrase = None
-    if memory is None or accounts is None:
+    if settings.database is not None and settings.encrypt:
+        raise StartupError(
+            "--encrypt is for the embedded store's data folder; on Postgres, encrypt the database's disk "
+            "(docs/DEPLOYMENT.md)"
+        )
+    if settings.database is None and (memory is None or accounts is None):
         passphrase = passphrase_for(settings.data_dir, encrypt=settings.encrypt)
     store = memory
     if store is None:
-        # A bad database (or passphrase) is refused at once, before the embedder's seconds of loading.
-        await asyncio.to_thread(lambda: db.connect(settings.data_dir / DB_FILE, passphrase).close())
+        await check_database(settings, passphrase)
         if embedder is None:
             embedder = await asyncio.to_thread(load_embedder, None, settings.embedder)
-        store = await MemoryStore.open(settings.data_dir, embedder, passphrase, clock=clock)
+        store = await open_memory(settings, embedder, passphrase, clock)
     try:
-        users = accounts if accounts is not None else await AccountStore.open(settings.data_dir, passphrase)
+        users = accounts if accounts is not None else await open_accounts(settings, passphrase)
     except BaseException:
         if memory is None:
             await store.aclose()
@@ -213,7 +223,12 @@ async def open_services(
         store=store,
         backend=model,
         accounts=users,
-        limiter=RateLimiter(settings.rate_limit, burst=10),
+        # Servers sharing a database share the buckets too: the limit is per person, not per replica.
+        limiter=(
+            SharedRateLimiter(store, settings.rate_limit, burst=10)
+            if settings.database is not None
+            else RateLimiter(settings.rate_limit, burst=10)
+        ),
         clock=store.clock,
         owns_store=memory is None,
         owns_backend=backend is None,

@@ -13,12 +13,12 @@ from typing import Any
 
 from app.backends.base import Backend, BackendError
 from app.learning import Learner, learn
-from app.presence import mood_for_turn, mood_line, mood_out
+from app.presence import good_night_note, mood_for_turn, mood_line, mood_out
 from app.protocol import Delta, Done, ErrorFrame, Recalled, RecalledMemory, ServerFrame
 from memory.models import Recalled as RecalledMemoryValue
 from memory.models import Turn
 from memory.mood import Mood
-from memory.store import MemoryStore
+from memory.store_base import MemoryEngine
 from persona.guard import ReplyGuard
 from persona.messages import GenParams, Message
 from persona.persona import Persona
@@ -38,6 +38,7 @@ class TurnConfig:
     params: GenParams = field(default_factory=GenParams)
     model_facts: bool = False  # ask the model for facts as JSON (capable remote models only)
     max_words: int = 80  # a reply ends at the first sentence end past this many words
+    quiet_hours: tuple[int, int] | None = (22, 8)  # None: she never messages first on this server
 
 
 def grown_text(grown: Sequence[str], extra_system: str | None) -> str | None:
@@ -62,7 +63,7 @@ class ChatSession:
         *,
         user: str,
         conversation: str,
-        store: MemoryStore,
+        store: MemoryEngine,
         backend: Backend,
         persona: Persona,
         learner: Learner,
@@ -138,6 +139,7 @@ class ChatSession:
             )
             return
         mood = await self._mood(feeling)
+        arranged = await good_night_note(self.store, self.user, text, self.config.quiet_hours)
         recall_ms = (time.perf_counter() - started) * 1000
         yield recalled_frame(recalled, mood)
 
@@ -155,7 +157,7 @@ class ChatSession:
             today=today.isoformat(),
             count_tokens=self.backend.count_tokens,
             extra_system=grown_text(self.grown, extra_system),
-            time_line=self._time_line(mood),
+            time_line=" ".join(filter(None, [self._time_line(mood), arranged])),
         )
         parts: list[str] = []
         first_token_ms: float | None = None

@@ -6,10 +6,15 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
 
 from memory.db import DatabaseError
 from memory.models import MemoryError_
+
+if TYPE_CHECKING:
+    from app.config import DataSettings
 
 
 def add_user_commands(commands: Any) -> None:
@@ -18,6 +23,9 @@ def add_user_commands(commands: Any) -> None:
         "user", help="Create users and their access tokens, revoke them, delete a user."
     )
     user.add_argument("--data-dir", type=Path, default=None, help="Data directory [default ./data or env].")
+    user.add_argument(
+        "--database", default=None, help="A Postgres database (postgresql://...) [env SAMANTHA_DATABASE]."
+    )
     actions = user.add_subparsers(dest="action", required=True)
     add = actions.add_parser("add", help="Create a user and print their access token (shown only once).")
     add.add_argument("name", help="1-32 of a-z, 0-9, '_', '.', '-'")
@@ -29,18 +37,21 @@ def add_user_commands(commands: Any) -> None:
     delete.add_argument("--yes", action="store_true", help="Do not ask for confirmation.")
 
 
-def _data_dir(args: argparse.Namespace) -> Path:
-    if args.data_dir is not None:
-        return Path(args.data_dir)
+def _settings(args: argparse.Namespace) -> DataSettings:
     from app.config import DataSettings
 
-    return DataSettings().data_dir
+    given: dict[str, Any] = {}
+    if args.data_dir is not None:
+        given["data_dir"] = Path(args.data_dir)
+    if args.database is not None:
+        given["database"] = args.database
+    return DataSettings(**given)
 
 
 async def run_user_command(args: argparse.Namespace) -> int:
     """Carry out one `samantha user` action; 0 on success, 1 when there is no such user, 2 on bad input."""
+    from app.engines import open_accounts
     from app.unlock import passphrase_for
-    from memory.accounts import AccountStore
 
     confirmed = args.action != "delete" or args.yes
     if not confirmed and sys.stdin.isatty():
@@ -49,11 +60,11 @@ async def run_user_command(args: argparse.Namespace) -> int:
         print("nothing deleted (pass --yes to confirm)", file=sys.stderr)
         return 1
     try:
-        data_dir = _data_dir(args)
-        passphrase = passphrase_for(data_dir)
+        settings = _settings(args)
+        passphrase = None if settings.database else passphrase_for(settings.data_dir)
         # Accounts alone: adding, listing and revoking need no embedder (seconds to load).
-        accounts = await AccountStore.open(data_dir, passphrase)
-    except DatabaseError as exc:
+        accounts = await open_accounts(settings, passphrase)
+    except (DatabaseError, ValidationError) as exc:
         print(f"samantha user: {exc}", file=sys.stderr)
         return 2
     try:
@@ -71,7 +82,7 @@ async def run_user_command(args: argparse.Namespace) -> int:
                     return 1
                 print(f"revoked {args.name}'s token; their memories are kept")
             case "delete":
-                count = await _forget_user(data_dir, passphrase, args.name)
+                count = await _forget_user(settings, passphrase, args.name)
                 await accounts.delete(args.name)  # last: a delete cut short can be run again
                 print(f"deleted {args.name}: the account, {count} memories, and every conversation")
     except (MemoryError_, DatabaseError) as exc:
@@ -82,17 +93,15 @@ async def run_user_command(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _forget_user(data_dir: Path, passphrase: str | None, name: str) -> int:
+async def _forget_user(settings: DataSettings, passphrase: str | None, name: str) -> int:
     """Forget everything memory holds for `name` (the store needs the embedder to open its indexes)."""
-    from app.config import DataSettings
+    from app.engines import open_memory
     from memory.accounts import check_name
     from memory.embedder import load_embedder
-    from memory.store import MemoryStore
 
     check_name(name)
-    runtime = DataSettings().embedder
-    embedder = await asyncio.to_thread(load_embedder, None, runtime)
-    store = await MemoryStore.open(data_dir, embedder, passphrase)
+    embedder = await asyncio.to_thread(load_embedder, None, settings.embedder)
+    store = await open_memory(settings, embedder, passphrase)
     try:
         return await store.forget_user(name)
     finally:

@@ -6,8 +6,10 @@ Compared: one `remember` call per memory, and `remember_batch` with 1, 8, 32 and
 (one embedding batch and one transaction each). Seeding: `ingest_seeds` on the reviews in seeds/ into a
 fresh data dir, as on a first start.
 
-Run: .venv/bin/python -m bench.ingest [--count 256] [--repeats 3]
+Run: .venv/bin/python -m bench.ingest [--count 256] [--repeats 3] [--postgres [--database URL]]
 Prints a table, writes bench/results/ingest.json and rewrites its section of bench/RESULTS.md.
+`--postgres` measures the write path on the Postgres engine too (bench/engines.py), interleaved with the
+embedded one run for run, and records that side by side in a section of its own (ingest_postgres.json).
 """
 
 from __future__ import annotations
@@ -19,15 +21,18 @@ import statistics
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from bench import engines
 from bench.locomo_metrics import machine
 from bench.report import RESULTS_DIR, record_section, write_json
 from memory.embedder import Embedder, load_embedder, open_embedder
+from memory.recall import RecallConfig
 from memory.seeds import ingest_seeds
 from memory.store import MemoryStore
 from memory.write import NewMemory
@@ -64,12 +69,16 @@ def sentences() -> Iterator[str]:
     return iter([said[i] for i in rng.permutation(len(said))])
 
 
-async def write_rate(embedder: Embedder, texts: list[str], batch: int | None) -> dict[str, float]:
-    """Memories per second into a fresh store: `remember` one by one (batch None) or `remember_batch`."""
-    data = Path(tempfile.mkdtemp(prefix="samantha-ingest-"))
+Engine = engines.Embedded | engines.Postgres
+
+
+async def write_rate(
+    embedder: Embedder, texts: list[str], batch: int | None, engine: Engine | None = None
+) -> dict[str, float]:
+    """Memories per second into a fresh store (of `engine`, the embedded one by default): `remember` one
+    by one (batch None) or `remember_batch`."""
     timed = TimedEmbedder(embedder)
-    store = await MemoryStore.open(data, timed)
-    try:
+    async with (engine or engines.Embedded()).fresh(timed, RecallConfig()) as store:
         started = time.perf_counter()
         if batch is None:
             for text in texts:
@@ -79,9 +88,6 @@ async def write_rate(embedder: Embedder, texts: list[str], batch: int | None) ->
                 await store.remember_batch("bench", [NewMemory(t, "turn") for t in texts[s : s + batch]])
         seconds = time.perf_counter() - started
         stored = sum((await store.count("bench")).values())
-    finally:
-        await store.aclose()
-        shutil.rmtree(data, ignore_errors=True)
     return {
         "per_s": len(texts) / seconds,
         "embed_share": timed.seconds / seconds,
@@ -137,6 +143,62 @@ def table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _medians(results: list[dict[str, float]]) -> dict[str, float]:
+    return {
+        key: round(statistics.median(r[key] for r in results), 3 if key == "embed_share" else 1)
+        for key in ("per_s", "ms_per_memory", "embed_share")
+    }
+
+
+async def engines_side_by_side(count: int, repeats: int, postgres: engines.Postgres) -> dict[str, Any]:
+    """The write path on both engines, run for run interleaved (same load, same mix of texts): medians."""
+    embedder = load_embedder()
+    texts = sentences()
+    embedder.embed(["warm up the model once"])
+    ways: list[tuple[str, int | None]] = [
+        ("remember (one call each)", None),
+        ("remember_batch, 32 per call", 32),
+    ]
+    runs: dict[str, dict[str, list[dict[str, float]]]] = {"sqlite": {}, "postgres": {}}
+    for _ in range(repeats):
+        for how, batch in ways:
+            # Texts never repeat (the embedder keeps recent ones), so each run gets new ones of the same mix.
+            lite = await write_rate(embedder, [next(texts) for _ in range(count)], batch)
+            pg = await write_rate(embedder, [next(texts) for _ in range(count)], batch, postgres)
+            runs["sqlite"].setdefault(how, []).append(lite)
+            runs["postgres"].setdefault(how, []).append(pg)
+    write = {engine: {how: _medians(r) for how, r in by_how.items()} for engine, by_how in runs.items()}
+    return {
+        "count": count,
+        "repeats": repeats,
+        "write": write,
+        "embedder": type(embedder).__name__,
+        "date": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "machine": machine(),
+    }
+
+
+def engines_table(result: dict[str, Any]) -> str:
+    """Markdown: memories per second on each engine, and Postgres' rate as a share of SQLite's."""
+    lines = [
+        f"Write path, {result['count']} memories per run, median of {result['repeats']} runs interleaved"
+        f" engine by engine (fresh store or database, de-duplication on, real MiniLM embeddings,"
+        f" {result['embedder']}):",
+        "",
+        "| how | SQLite memories/s | Postgres memories/s | Postgres / SQLite"
+        " | ms per memory (SQLite, Postgres) | share embedding (SQLite, Postgres) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for how, lite in result["write"]["sqlite"].items():
+        pg = result["write"]["postgres"][how]
+        lines.append(
+            f"| {how} | {lite['per_s']} | {pg['per_s']} | {pg['per_s'] / lite['per_s']:.2f}x |"
+            f" {lite['ms_per_memory']}, {pg['ms_per_memory']} |"
+            f" {round(100 * lite['embed_share'])}%, {round(100 * pg['embed_share'])}% |"
+        )
+    return "\n".join(lines)
+
+
 async def run(count: int, repeats: int) -> dict[str, Any]:
     embedder = load_embedder()
     texts = sentences()
@@ -147,13 +209,7 @@ async def run(count: int, repeats: int) -> dict[str, Any]:
     for _ in range(repeats):  # interleaved, so each way sees the same mix of load
         for how, batch in ways:
             runs[how].append(await write_rate(embedder, [next(texts) for _ in range(count)], batch))
-    write = {
-        how: {
-            key: round(statistics.median(r[key] for r in results), 3 if key == "embed_share" else 1)
-            for key in ("per_s", "ms_per_memory", "embed_share")
-        }
-        for how, results in runs.items()
-    }
+    write = {how: _medians(results) for how, results in runs.items()}
     return {
         "count": count,
         "repeats": repeats,
@@ -173,8 +229,31 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=256, help="memories written per run")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each way (median reported)")
     parser.add_argument("--no-record", action="store_true", help="do not touch JSON or RESULTS.md")
+    parser.add_argument(
+        "--postgres", action="store_true", help="the write path on both engines, side by side"
+    )
+    parser.add_argument(
+        "--database", default=None, help="Postgres admin URL (default: a pgserver for the run)"
+    )
     args = parser.parse_args()
     started = time.perf_counter()
+    if args.postgres:
+        with ExitStack() as stack:
+            postgres = stack.enter_context(engines.postgres(args.database))
+            both = asyncio.run(engines_side_by_side(args.count, args.repeats, postgres))
+        both["wall_s"] = round(time.perf_counter() - started, 1)
+        text = engines_table(both)
+        print(text)
+        if not args.no_record:
+            write_json(RESULTS_DIR / "ingest_postgres.json", both)
+            record_section(
+                "ingest_postgres",
+                "## Ingest on Postgres beside SQLite (bench/ingest.py --postgres)\n\n"
+                f"`.venv/bin/python -m bench.ingest --postgres` ({both['date'][:16]}, {both['wall_s']} s)."
+                f" Machine: {both['machine']}; Postgres 16.2 with pgvector 0.6.2 from the pgserver wheel, on"
+                " the same machine, default settings (synchronous commit on).\n\n" + text,
+            )
+        return 0
     result = asyncio.run(run(args.count, args.repeats))
     result["wall_s"] = round(time.perf_counter() - started, 1)
     text = table(result)

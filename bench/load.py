@@ -199,19 +199,30 @@ async def chatter(
 
 
 async def clients_here(
-    url: str, first: int, count: int, turns: int, period: float, start_at: float, unique: bool = True
+    url: str | list[str],
+    first: int,
+    count: int,
+    turns: int,
+    period: float,
+    start_at: float,
+    unique: bool = True,
 ) -> Client:
-    """`count` chatting clients in this process; their latencies pooled."""
+    """`count` chatting clients in this process; their latencies pooled. Several URLs (replicas): client
+    i talks to the i-th, round robin, as a proxy balancing connections would spread them."""
+    urls = [url] if isinstance(url, str) else url
     pooled = [Client() for _ in range(count)]
     await asyncio.gather(
-        *(chatter(url, first + i, turns, period, start_at, c, unique) for i, c in enumerate(pooled)),
+        *(
+            chatter(urls[(first + i) % len(urls)], first + i, turns, period, start_at, c, unique)
+            for i, c in enumerate(pooled)
+        ),
         return_exceptions=False,
     )
     return Client([ms for c in pooled for ms in c.latencies_ms], [e for c in pooled for e in c.errors])
 
 
 async def chat_phase(
-    server: Server, clients: int, turns: int, period: float, procs: int, unique: bool = True
+    server: Any, clients: int, turns: int, period: float, procs: int, unique: bool = True
 ) -> dict[str, Any]:
     """All clients chat; turns/s over the whole phase, latency percentiles, CPU of server and clients."""
     start_at = time.time() + 2.0 + clients / 200  # time for every client to connect and say hello

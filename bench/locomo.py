@@ -7,7 +7,10 @@ another one: bench/locomo_experiments.py runs its variants through `benchmark`),
 found in the top k are scored: recall@k = |gold ∩ top-k| / |gold|, hit@k = any gold in top-k, per category and
 overall, with 95% CIs from resampling whole conversations. Query latency is the wall time of recall.
 
-    .venv/bin/python -m bench.locomo [--limit N] [--k 5 10] [--out PATH]
+    .venv/bin/python -m bench.locomo [--limit N] [--k 5 10] [--out PATH] [--engine postgres [--database URL]]
+
+`--engine postgres` runs the same benchmark on the Postgres engine (bench/engines.py): each conversation
+in a fresh database, on the server at --database or on one pgserver starts for the run.
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ import asyncio
 import logging
 import os
 import sys
-import tempfile
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -26,12 +29,12 @@ from typing import Any
 
 import numpy as np
 
-from bench import locomo_data, locomo_metrics, report
+from bench import engines, locomo_data, locomo_metrics, report
 from bench.locomo_data import CATEGORIES, DataError, LocomoConversation
 from bench.locomo_metrics import Outcome
 from memory.embedder import Embedder, load_embedder
 from memory.recall import RecallConfig
-from memory.store import MemoryStore
+from memory.store_base import MemoryEngine
 
 log = logging.getLogger("bench.locomo")
 COMMAND = ".venv/bin/python -m bench.locomo"
@@ -42,6 +45,7 @@ class Mode:
     """How the run differs from the product as it is: whether recall may leave traces."""
 
     isolate: bool = False  # recall leaves no trace, so no question is scored under another's influence
+    engine: str = "sqlite"  # or "postgres": the same run on the Postgres engine
 
     @property
     def config(self) -> RecallConfig:
@@ -49,15 +53,20 @@ class Mode:
 
     @property
     def flags(self) -> str:
-        return "--isolate" if self.isolate else ""
+        flags = ["--isolate"] if self.isolate else []
+        return " ".join(flags + (["--engine", self.engine] if self.engine != "sqlite" else []))
 
     @property
     def name(self) -> str:
-        return "locomo" + ("_isolated" if self.isolate else "")
+        return (
+            "locomo"
+            + ("_isolated" if self.isolate else "")
+            + ("_postgres" if self.engine != "sqlite" else "")
+        )
 
 
 async def run_conversation(
-    store: MemoryStore, number: int, conv: LocomoConversation, ks: list[int], vectors: np.ndarray | None
+    store: MemoryEngine, number: int, conv: LocomoConversation, ks: list[int], vectors: np.ndarray | None
 ) -> tuple[list[Outcome], dict[int, list[float]], float]:
     """Ingest one conversation as its own user, ask its questions; outcomes, latencies per k, ingest s."""
     user = f"locomo-{number}"
@@ -90,23 +99,22 @@ async def benchmark(
     config: RecallConfig,
     *,
     vectors: list[np.ndarray] | None = None,
+    engine: engines.Embedded | engines.Postgres | None = None,
 ) -> dict[str, Any]:
-    """Every conversation in a fresh store recalling with `config` (`vectors`: each one's turns, already
-    embedded as the product embeds them); the summary, latencies and run details."""
+    """Every conversation in a fresh store (of `engine`, the embedded one by default) recalling with
+    `config` (`vectors`: each one's turns, already embedded as the product embeds them); the summary,
+    latencies and run details."""
+    engine = engine or engines.Embedded()
     commit = report.commit()  # the code as imported now
     outcomes: list[Outcome] = []
     latency: dict[int, list[float]] = {k: [] for k in ks}
     ingest_s = 0.0
     for number, conv in enumerate(conversations):
         # A fresh store per conversation: like a local install with one person in it, and no conversation
-        # sees another's words (FTS5 ranks with statistics over the whole table, not per user).
-        with tempfile.TemporaryDirectory(prefix="samantha-locomo-") as tmp:
-            store = await MemoryStore.open(Path(tmp), embedder, recall_config=config)
-            try:
-                turn_vectors = vectors[number] if vectors is not None else None
-                got, lat, secs = await run_conversation(store, number, conv, ks, turn_vectors)
-            finally:
-                await store.aclose()
+        # sees another's words (BM25 ranks with statistics over the whole table, not per user).
+        async with engine.fresh(embedder, config) as store:
+            turn_vectors = vectors[number] if vectors is not None else None
+            got, lat, secs = await run_conversation(store, number, conv, ks, turn_vectors)
         outcomes += got
         ingest_s += secs
         for k in ks:
@@ -142,7 +150,7 @@ async def benchmark(
         "machine": locomo_metrics.machine(),
         "embedder": embedder.name,
         "commit": commit,
-        "store": "memory.store.MemoryStore",
+        "store": engine.name,
         "isolate": not config.strengthen,
         "bootstrap": "1000 resamples of conversations, seed 0, percentile 95% CI",
         "loadavg_1m_at_end": round(os.getloadavg()[0], 2),  # other work on the machine skews latency
@@ -158,10 +166,11 @@ def markdown(result: dict[str, Any], ks: list[int]) -> str:
     cols = [f"{x}_at_{k}" for k in ks for x in ("recall", "hit")]
     lines = [
         "## LoCoMo evidence recall: the product"
-        + (", recall leaving no trace (no strengthening)" if m["isolate"] else ""),
+        + (", recall leaving no trace (no strengthening)" if m["isolate"] else "")
+        + (", on Postgres" if m["store"] == engines.Postgres.name else ""),
         "",
         f"`{m['command']}`"
-        + ("" if m["isolate"] else " (`make bench-memory`)")
+        + ("" if m["isolate"] or m["store"] != engines.Embedded.name else " (`make bench-memory`)")
         + f" — {m['date']}, commit {m['commit']}, "
         f"{mach['nproc']} cores ({mach['cpu']}), {mach['ram_gb']} GB RAM, embedder {m['embedder']}.",
         "",
@@ -208,6 +217,10 @@ def main(argv: list[str] | None = None) -> int:
         "--isolate", action="store_true", help="recall leaves no trace (RecallConfig(strengthen=False))"
     )
     parser.add_argument("--no-record", action="store_true", help="do not update bench/RESULTS.md")
+    parser.add_argument("--engine", choices=["sqlite", "postgres"], default="sqlite", help="memory engine")
+    parser.add_argument(
+        "--database", default=None, help="for postgres: an admin URL (default: a pgserver for the run)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     for name in ("sentence_transformers", "memory", "httpx"):
@@ -219,8 +232,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     conversations = conversations[: args.limit] if args.limit else conversations
     ks = sorted(set(args.k))
-    mode = Mode(isolate=args.isolate)
-    result = asyncio.run(benchmark(conversations, load_embedder(), ks, mode.config))
+    mode = Mode(isolate=args.isolate, engine=args.engine)
+    with ExitStack() as stack:
+        engine = None if args.engine == "sqlite" else stack.enter_context(engines.postgres(args.database))
+        result = asyncio.run(benchmark(conversations, load_embedder(), ks, mode.config, engine=engine))
     result["meta"]["command"] = f"{COMMAND} {mode.flags}".strip()
     print(result.pop("_table"))
     lat = result["latency_ms"]

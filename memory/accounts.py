@@ -1,8 +1,9 @@
 """Accounts: a name and the hash of an access token (the token itself is shown once and never stored).
 
 Their own small store: `samantha user add` and the token check need no embedder and no memory. The table
-lives in the same database file as the memories (so an encrypted folder keeps both, under one passphrase),
-on a connection of its own.
+lives in the same database as the memories (so an encrypted folder keeps both, under one passphrase), on a
+connection of its own; on Postgres (`database`), in the shared database, so every replica knows every
+account and a revocation reaches them all at the next message.
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from memory import db
+from memory import db, forget
 from memory.models import SHARED, MemoryError_
+
+if TYPE_CHECKING:
+    from memory.pg.pool import PgConnections
 
 NAME = re.compile(r"^[a-z0-9_.-]{1,32}$")
 T = TypeVar("T")
@@ -46,29 +50,43 @@ def check_name(name: str) -> None:
 
 
 class AccountStore:
-    """Users and their token hashes in the data folder's database."""
+    """Users and their token hashes in the data folder's database (or the shared Postgres `database`)."""
 
-    def __init__(self, data_dir: Path, passphrase: str | None = None) -> None:
-        self._conn = db.connect(data_dir / db.DB_FILE, passphrase)
+    def __init__(self, data_dir: Path, passphrase: str | None = None, *, database: str | None = None) -> None:
+        self._pg: PgConnections | None = None
+        self._conn: sqlite3.Connection | None = None
+        if database is not None:
+            from memory.pg.pool import PgConnections  # psycopg loads only for a Postgres database
+
+            self._pg = PgConnections(database, None, max_size=2)
+        else:
+            self._conn = db.connect(data_dir / db.DB_FILE, passphrase)
         self._lock = threading.Lock()  # one connection: a few quick statements, one at a time
 
     @classmethod
-    async def open(cls, data_dir: Path, passphrase: str | None = None) -> AccountStore:
+    async def open(
+        cls, data_dir: Path, passphrase: str | None = None, *, database: str | None = None
+    ) -> AccountStore:
         """Open (and create or migrate) the database without blocking the event loop."""
-        return await asyncio.to_thread(cls, data_dir, passphrase)
+        return await asyncio.to_thread(cls, data_dir, passphrase, database=database)
 
     async def _run(self, query: Callable[..., T], *args: Any, write: bool = False) -> T:
+        if self._pg is not None:
+            return await asyncio.to_thread(self._pg.write if write else self._pg.read, query, *args)
+        conn = self._conn
+        assert conn is not None
+
         def run() -> T:
             with self._lock:
                 if not write:
-                    return query(self._conn, *args)
-                self._conn.execute("BEGIN IMMEDIATE")
+                    return query(conn, *args)
+                conn.execute("BEGIN IMMEDIATE")
                 try:
-                    result = query(self._conn, *args)
+                    result = query(conn, *args)
                 except BaseException:
-                    self._conn.execute("ROLLBACK")
+                    conn.execute("ROLLBACK")
                     raise
-                self._conn.execute("COMMIT")
+                conn.execute("COMMIT")
                 return result
 
         return await asyncio.to_thread(run)
@@ -96,7 +114,11 @@ class AccountStore:
         """Remove the account (memory.forget_user removes what is stored for it); False when there is none."""
         check_name(name)
         sql = "DELETE FROM users WHERE name = ?"
-        return await self._run(lambda c: c.execute(sql, (name,)).rowcount > 0, write=True)
+        deleted = await self._run(lambda c: c.execute(sql, (name,)).rowcount > 0, write=True)
+        # The name and token hash leave the file too: the write-ahead log (where the delete is) goes into
+        # the database, whose old page secure_delete overwrites, and is emptied.
+        await self._run(forget.checkpoint)
+        return deleted
 
     async def user_for_token(self, token: str) -> str | None:
         """The active user a token belongs to, if any."""
@@ -114,8 +136,8 @@ class AccountStore:
         return int(await self._run(lambda c: c.execute(sql).fetchone()[0]))
 
     async def aclose(self) -> None:
-        """Close the connection."""
-        await asyncio.to_thread(self._conn.close)
+        """Close the connection (or the pool)."""
+        await asyncio.to_thread(self._pg.close if self._pg is not None else self._conn.close)  # type: ignore[union-attr]
 
 
 def _add(conn: sqlite3.Connection, name: str, stamp: str) -> str:
@@ -123,6 +145,8 @@ def _add(conn: sqlite3.Connection, name: str, stamp: str) -> str:
     if row is not None and row["revoked_at"] is None:
         raise MemoryError_(f"user {name!r} already exists; revoke it first to issue a new token")
     token = secrets.token_urlsafe(32)
+    while token.startswith("-"):  # `samantha chat --token -x...` would read it as an option (1 in 64)
+        token = secrets.token_urlsafe(32)
     # Remembered for good: once an account existed, tokens stay required even if every one is revoked or
     # deleted (app/auth.py); otherwise revoking the last user would open every door.
     conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('accounts_existed', '1')")

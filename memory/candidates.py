@@ -1,7 +1,8 @@
-"""Where recall's candidates come from, in SQL: BM25 over each memory in its context, rows by id, cosines.
+"""Where recall's candidates come from in SQLite: BM25 over each memory in its context (FTS5), rows by id.
 
 memory/recall.py tells the story (why a memory is recalled); this module only looks things up, on a
-reader connection, and never writes.
+reader connection, and never writes. It is SQLite's TextSearch (memory/search_base.py); Postgres' is
+memory/pg/search.py. `cosines` and `said_between` are plain SQL and serve both engines.
 """
 
 from __future__ import annotations
@@ -30,12 +31,7 @@ def lexical(
                 (word, ranked_matches + 1),
             ).fetchone()[0]
             counted.append((n, word))
-    chosen, total = [], 0
-    for n, word in sorted(counted):
-        if total + n > ranked_matches:
-            break
-        chosen.append(word)
-        total += n
+    chosen, total = rarest_first(counted, ranked_matches)
     if not total:
         return {}
     # Rank in FTS5 alone first, then read only the best rows: looking up every match's row costs more than
@@ -52,6 +48,17 @@ def lexical(
     if len(rows) < limit and total > spare:
         rows = conn.execute(f"SELECT m.id, f.b FROM ({ranked})" + kept, (match, *scopes, limit)).fetchall()
     return {int(r["id"]): -float(r["b"]) for r in rows}
+
+
+def rarest_first(counted: list[tuple[int, str]], budget: int) -> tuple[list[str], int]:
+    """The words to rank by, rarest first, while the memories they match stay within `budget`."""
+    chosen, total = [], 0
+    for n, word in sorted(counted):
+        if total + n > budget:
+            break
+        chosen.append(word)
+        total += n
+    return chosen, total
 
 
 def rows(conn: sqlite3.Connection, ids: set[int], scopes: list[str]) -> dict[int, sqlite3.Row]:
@@ -101,3 +108,30 @@ def said_between(
     matrix = np.frombuffer(b"".join(r["embedding"] for r in found), dtype=np.float32).reshape(len(found), -1)
     best = np.argsort(-(matrix @ vector))[:limit]
     return [int(found[i]["id"]) for i in best]
+
+
+def said_elsewhere(conn: sqlite3.Connection, user: str, word: str) -> bool:
+    """Whether a word (as full-text search stems it) is in any remaining memory of what this user said."""
+    # Her own words do not count: a reply of hers repeating a password is a copy of it, not the person
+    # saying it elsewhere.
+    found = conn.execute(
+        "SELECT 1 FROM memories_fts f JOIN memories m ON m.id = f.rowid"
+        " WHERE memories_fts MATCH ? AND m.user = ? AND m.hers = 0 LIMIT 1",
+        (f'"{word}"', user),
+    ).fetchone()
+    return found is not None
+
+
+def matching(query: str) -> tuple[str, str] | None:
+    """A condition on `m.id` for memories holding every word of `query`, and its one parameter."""
+    match = fts_query(query, any_word=False)
+    if not match:  # no words at all (an emoji, punctuation): FTS5 would call an empty query a syntax error
+        return None
+    return "m.id IN (SELECT rowid FROM memories_fts WHERE memories_fts MATCH ?)", match
+
+
+def scrub(conn: sqlite3.Connection) -> None:
+    """Leave no copy of deleted words in the file: rewrite both full-text indexes into fresh segments."""
+    # FTS5 keeps deleted terms in old segments until they merge.
+    conn.execute("INSERT INTO memories_fts (memories_fts) VALUES ('optimize')")
+    conn.execute("INSERT INTO context_fts (context_fts) VALUES ('optimize')")

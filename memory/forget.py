@@ -3,14 +3,15 @@ words left behind in the database file (docs/MEMORY.md, "What forgetting removes
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 
-from memory import write
-from memory.index import VectorIndex
+from memory import candidates, goodnight, initiative, journal, write
 from memory.models import SHARED, MemoryError_
+from memory.search_base import NearestIndex, TextSearch
 from memory.words import STOPWORDS
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,9 @@ def _runs(words: Sequence[str]) -> set[tuple[str, ...]]:
     return {tuple(words[i : i + QUOTED_RUN]) for i in range(len(words) - QUOTED_RUN + 1)}
 
 
-def memory(conn: sqlite3.Connection, user: str, memory_id: int) -> list[int] | None:
+def memory(
+    conn: sqlite3.Connection, user: str, memory_id: int, search: TextSearch = candidates
+) -> list[int] | None:
     """Forget one memory completely (in the caller's transaction); ids removed, [] none, None another's."""
     # A said turn or a fact takes the turns it came from, everything learned from them, and her replies
     # that answered or quote them: with any of those left, what was forgotten could still be told.
@@ -44,24 +47,36 @@ def memory(conn: sqlite3.Connection, user: str, memory_id: int) -> list[int] | N
         ]
     conn.execute("DELETE FROM memories WHERE id = ?", (memory_id,))
     # What she became from a forgotten journal entry goes with it (memory/selfmodel.py cites its entries).
-    conn.execute(
-        "DELETE FROM self_notes WHERE user = ? AND EXISTS (SELECT 1 FROM json_each(sources) WHERE value = ?)",
-        (user, memory_id),
-    )
-    return sorted({memory_id, *turns(conn, user, turn_ids, also=[row["text"]])})
+    # (Read in Python: a person has a handful of notes, and both engines read them alike.)
+    notes = conn.execute("SELECT id, sources FROM self_notes WHERE user = ?", (user,)).fetchall()
+    for note in notes:
+        if memory_id in json.loads(note["sources"]):
+            conn.execute("DELETE FROM self_notes WHERE id = ?", (note["id"],))
+    return sorted({memory_id, *turns(conn, user, turn_ids, also=[row["text"]], search=search)})
 
 
 def turns(
-    conn: sqlite3.Connection, user: str, turn_ids: Sequence[int], *, also: Iterable[str] = ()
+    conn: sqlite3.Connection,
+    user: str,
+    turn_ids: Sequence[int],
+    *,
+    also: Iterable[str] = (),
+    search: TextSearch = candidates,
 ) -> list[int]:
     """Forget turns, all learned from them and her replies that answered or quote them (or `also`)."""
     if not turn_ids and not also:
         return []
     marks = ",".join("?" * len(turn_ids))
-    said = [
-        r[0]
-        for r in conn.execute(f"SELECT text FROM turns WHERE user = ? AND id IN ({marks})", (user, *turn_ids))
-    ]
+    said = (
+        [
+            r[0]
+            for r in conn.execute(
+                f"SELECT text FROM turns WHERE user = ? AND id IN ({marks})", (user, *turn_ids)
+            )
+        ]
+        if turn_ids
+        else []
+    )
     forgotten = [_PREFIX.sub("", t) for t in [*said, *also]]
     answers = []
     for turn_id in turn_ids:  # her answer: the next turn of the same conversation, if it is hers
@@ -74,8 +89,9 @@ def turns(
             answers.append(after["id"])
     removed = write.delete_turns(conn, user, turn_ids)
     # Her mood quotes its cause: a mood set by a forgotten turn goes with it.
-    conn.execute(f"DELETE FROM moods WHERE user = ? AND turn_id IN ({marks})", (user, *turn_ids))
-    quoting = replies_quoting(conn, user, forgotten)
+    if turn_ids:
+        conn.execute(f"DELETE FROM moods WHERE user = ? AND turn_id IN ({marks})", (user, *turn_ids))
+    quoting = replies_quoting(conn, user, forgotten, search)
     replies = sorted(set(answers) | set(quoting))
     if replies:
         log.info("forgetting %d of her replies that answered or quoted what was forgotten", len(replies))
@@ -83,9 +99,11 @@ def turns(
     return removed
 
 
-def memory_and_vectors(conn: sqlite3.Connection, index: VectorIndex, user: str, memory_id: int) -> list[int]:
+def memory_and_vectors(
+    conn: sqlite3.Connection, index: NearestIndex, user: str, memory_id: int, search: TextSearch = candidates
+) -> list[int]:
     """`memory` with its vectors out of the index and the full-text indexes scrubbed; [] if none is theirs."""
-    removed = memory(conn, user, memory_id)
+    removed = memory(conn, user, memory_id, search)
     if removed is None:
         owner = conn.execute("SELECT user FROM memories WHERE id = ?", (memory_id,)).fetchone()["user"]
         if owner == SHARED:
@@ -93,19 +111,23 @@ def memory_and_vectors(conn: sqlite3.Connection, index: VectorIndex, user: str, 
         return []  # another user's memory: to this user it does not exist
     index.remove(removed)
     if removed:
-        scrub(conn)
+        search.scrub(conn)
     return removed
 
 
-def turn_and_vectors(conn: sqlite3.Connection, index: VectorIndex, user: str, turn_id: int) -> list[int]:
+def turn_and_vectors(
+    conn: sqlite3.Connection, index: NearestIndex, user: str, turn_id: int, search: TextSearch = candidates
+) -> list[int]:
     """`turns` for one turn, with their vectors out of the index and the full-text indexes scrubbed."""
-    removed = turns(conn, user, [turn_id])
+    removed = turns(conn, user, [turn_id], search=search)
     index.remove(removed)
-    scrub(conn)
+    search.scrub(conn)
     return removed
 
 
-def replies_quoting(conn: sqlite3.Connection, user: str, texts: Sequence[str]) -> list[int]:
+def replies_quoting(
+    conn: sqlite3.Connection, user: str, texts: Sequence[str], search: TextSearch = candidates
+) -> list[int]:
     """Her replies that repeat QUOTED_RUN words of a text in a row, or a word of it said nowhere else."""
     # A word found nowhere else in what the user told her (a password, a name said once): a reply holding
     # it would still tell what was forgotten.
@@ -115,7 +137,7 @@ def replies_quoting(conn: sqlite3.Connection, user: str, texts: Sequence[str]) -
         words = _words(text)
         runs |= _runs(words)
         for word in set(words) - STOPWORDS - {"user"}:
-            if len(word) > 2 and not _said_elsewhere(conn, user, word):
+            if len(word) > 2 and not search.said_elsewhere(conn, user, word):
                 rare.add(word)
     if not runs and not rare:
         return []
@@ -127,34 +149,21 @@ def replies_quoting(conn: sqlite3.Connection, user: str, texts: Sequence[str]) -
     return quoting
 
 
-def _said_elsewhere(conn: sqlite3.Connection, user: str, word: str) -> bool:
-    """Whether a word (as full-text search stems it) is in any remaining memory of what this user said."""
-    # Her own words do not count: a reply of hers repeating a password is a copy of it, not the person
-    # saying it elsewhere.
-    found = conn.execute(
-        "SELECT 1 FROM memories_fts f JOIN memories m ON m.id = f.rowid"
-        " WHERE memories_fts MATCH ? AND m.user = ? AND m.hers = 0 LIMIT 1",
-        (f'"{word}"', user),
-    ).fetchone()
-    return found is not None
-
-
-def everything(conn: sqlite3.Connection, user: str) -> int:
-    """Forget a user's memories, turns and conversations (not the account); how many memories went."""
+def everything(conn: sqlite3.Connection, user: str, search: TextSearch = candidates) -> int:
+    """Forget a user's memories, turns, conversations, moods, self-model and every mark of their life in
+    `meta` (not the account); how many memories went."""
     memories = conn.execute("DELETE FROM memories WHERE user = ?", (user,)).rowcount
     conn.execute("DELETE FROM turns WHERE user = ?", (user,))
     conn.execute("DELETE FROM conversations WHERE user = ?", (user,))
     conn.execute("DELETE FROM moods WHERE user = ?", (user,))
     conn.execute("DELETE FROM self_notes WHERE user = ?", (user,))
-    scrub(conn)
+    # Her initiative's switch, budget and check-in mark, the good night asked for, her journal's marks.
+    keys = [prefix + user for prefix in (*initiative.USER_KEYS, *goodnight.USER_KEYS)]
+    conn.executemany("DELETE FROM meta WHERE key = ?", [(key,) for key in keys])
+    marks = journal.marks_of(user)
+    conn.execute("DELETE FROM meta WHERE substr(key, 1, ?) = ?", (len(marks), marks))
+    search.scrub(conn)
     return int(memories)
-
-
-def scrub(conn: sqlite3.Connection) -> None:
-    """Leave no copy of deleted words in the file: rewrite both full-text indexes into fresh segments."""
-    # FTS5 keeps deleted terms in old segments until they merge.
-    conn.execute("INSERT INTO memories_fts (memories_fts) VALUES ('optimize')")
-    conn.execute("INSERT INTO context_fts (context_fts) VALUES ('optimize')")
 
 
 def checkpoint(conn: sqlite3.Connection) -> None:

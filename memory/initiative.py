@@ -5,11 +5,22 @@ from __future__ import annotations
 import sqlite3
 from datetime import date
 
-from memory import plans, timeline
+from memory import goodnight, meta, plans, timeline
+from persona.clock import instant
 
 _OFF = "initiative-off:"  # meta key per user: present when the person turned her messages off
 _SENT = "initiative-sent:"  # meta key per user: "<local day> <count>" of unprompted messages that day
 _CHECKED = "initiative-checked-in:"  # meta key per user: the last talk she already checked in after
+# Every meta key kept per person ends with their user id (forgetting a person removes them all).
+USER_KEYS = (_OFF, _SENT, _CHECKED)
+
+Facts = tuple[
+    bool,  # she may not message first (the person's off switch)
+    int,  # unprompted messages sent today
+    list[tuple[int, str]],  # plans due: (memory id, follow-up question)
+    tuple[str, str | None] | None,  # the last talk, when it was long enough ago for a check-in
+    tuple[goodnight.Wish, str | None] | None,  # the good night asked for, and the night last said
+]
 
 
 def is_off(conn: sqlite3.Connection, user: str) -> bool:
@@ -34,10 +45,13 @@ def sent_on(conn: sqlite3.Connection, user: str, day: str) -> int:
     return int(count) if stamped == day else 0
 
 
-def count_sent(conn: sqlite3.Connection, user: str, day: str) -> None:
-    """Count one more unprompted message on `day`."""
-    value = f"{day} {sent_on(conn, user, day) + 1}"
-    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (_SENT + user, value))
+def claim_send(conn: sqlite3.Connection, user: str, day: str, per_day: int) -> bool:
+    """Count one more unprompted message on `day` if the budget allows; False: none left, or another
+    server counted one at the same moment (then it sends, this one does not)."""
+    sent = sent_on(conn, user, day)
+    if sent >= per_day:
+        return False
+    return meta.swap(conn, _SENT + user, f"{day} {sent + 1}")
 
 
 def checked_in_after(conn: sqlite3.Connection, user: str) -> str | None:
@@ -46,16 +60,17 @@ def checked_in_after(conn: sqlite3.Connection, user: str) -> str | None:
     return row["value"] if row else None
 
 
-def mark_checked_in(conn: sqlite3.Connection, user: str, last_said: str) -> None:
-    """Record that she checked in after the silence that began at `last_said`."""
-    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (_CHECKED + user, last_said))
+def mark_checked_in(conn: sqlite3.Connection, user: str, last_said: str) -> bool:
+    """Record that she checks in after the silence that began at `last_said`; False if that was already
+    recorded (by another server at the same moment)."""
+    if checked_in_after(conn, user) == last_said:
+        return False
+    return meta.swap(conn, _CHECKED + user, last_said)
 
 
-def round_facts(
-    conn: sqlite3.Connection, users: list[str], day: str, quiet_since: str
-) -> dict[str, tuple[bool, int, list[tuple[int, str]], tuple[str, str | None] | None]]:
+def round_facts(conn: sqlite3.Connection, users: list[str], day: str, quiet_since: str) -> dict[str, Facts]:
     """What a round needs to know of each person, in one trip to a reader: off, sent today, the plans
-    due, and the last talk if it was before `quiet_since` (only then can a check-in be due)."""
+    due, the last talk if it was before `quiet_since` (only then can a check-in be due), the good night."""
     facts = {}
     for user in users:
         last = conn.execute(
@@ -63,7 +78,7 @@ def round_facts(
         ).fetchone()
         long_ago = (
             last is not None
-            and conn.execute("SELECT julianday(?) < julianday(?)", (last[0], quiet_since)).fetchone()[0]
+            and instant(last[0]) < instant(quiet_since)
             and checked_in_after(conn, user) != last[0]  # one check-in per silence
         )
         facts[user] = (
@@ -71,5 +86,6 @@ def round_facts(
             sent_on(conn, user, day),
             plans.due_follow_ups(conn, user, date.fromisoformat(day)),
             timeline.last_talk(conn, user, "") if long_ago else None,
+            (wished, goodnight.sent_for(conn, user)) if (wished := goodnight.wish(conn, user)) else None,
         )
     return facts

@@ -25,9 +25,9 @@ from datetime import datetime
 import numpy as np
 
 from memory import candidates, choice, context, when
-from memory.index import VectorIndex
 from memory.models import SHARED, Recalled, Score
 from memory.rows import to_memory
+from memory.search_base import NearestIndex, TextSearch
 from memory.words import asks, coverage, terms
 
 
@@ -106,10 +106,15 @@ class RecallConfig:
 
 
 def lexical_candidates(
-    conn: sqlite3.Connection, scopes: list[str], query: str, k: int, config: RecallConfig
+    conn: sqlite3.Connection,
+    scopes: list[str],
+    query: str,
+    k: int,
+    config: RecallConfig,
+    search: TextSearch = candidates,
 ) -> dict[int, float]:
     """The lexical side's candidates for the best k: id -> BM25 (needs no vector: runs during embedding)."""
-    return candidates.lexical(conn, scopes, query, config.pool_size(k), config.ranked_matches)
+    return search.lexical(conn, scopes, query, config.pool_size(k), config.ranked_matches)
 
 
 # -- 2. honest not-knowing -----------------------------------------------------------------------------
@@ -126,6 +131,7 @@ def _relevant(
     dense: dict[int, float],
     query: str,
     config: RecallConfig,
+    search: TextSearch,
 ) -> set[int]:
     """The ids whose relevance reaches the floor. Word coverage is read from the memory in its context
     (what the lexical side ranks), and only where the cosine alone does not decide."""
@@ -137,7 +143,7 @@ def _relevant(
     query_terms = terms(query)
     if not undecided or not query_terms:
         return passed
-    texts = candidates.context_texts(conn, undecided)
+    texts = search.context_texts(conn, undecided)
     for i in undecided:
         found = coverage(query_terms, texts.get(i) or rows[i]["text"])
         if relevance(dense[i], found, config) >= floor[i]:
@@ -205,7 +211,7 @@ def _parts(row: sqlite3.Row, dense: float, lexical: float, now: datetime, config
 
 def run(
     conn: sqlite3.Connection,
-    indexes: dict[str, VectorIndex],
+    indexes: dict[str, NearestIndex],
     vector: np.ndarray,
     query: str,
     k: int,
@@ -213,9 +219,11 @@ def run(
     *,
     now: datetime,
     lexical: dict[int, float] | None = None,
+    search: TextSearch = candidates,
 ) -> list[Recalled]:
     """The best k memories of the scopes in `indexes` (blocking, reads only), each with its Score."""
     # `lexical`, if given, is lexical_candidates for the same question, looked up while it was embedded.
+    # The engine's lookups: `indexes` by meaning (FAISS or pgvector), `search` by words (FTS5 or Postgres).
     # 1. Candidates from both sides, and from the days the question names.
     pool = config.pool_size(k)
     found: set[int] = set()
@@ -223,21 +231,21 @@ def run(
         found.update(i for i, _ in index.search(vector, pool))
     scopes = list(indexes)
     if lexical is None:
-        lexical = lexical_candidates(conn, scopes, query, k, config)
+        lexical = lexical_candidates(conn, scopes, query, k, config, search)
     found.update(lexical)
     days = when.window(query, now) if config.w_when or config.when_pool else None
     if days is not None and config.when_pool:
         found.update(candidates.said_between(conn, scopes, days.start, days.end, vector, config.when_pool))
     w_when = config.w_when if days is not None else 0.0
     direct_max, total_max = config.direct_max + w_when, config.total_max + w_when
-    rows = candidates.rows(conn, found, scopes)
+    rows = search.rows(conn, found, scopes)
     dense = candidates.cosines(rows, vector)
     best_bm25 = max(lexical.values(), default=0.0) or 1.0
 
     # 2 and 3. Those above the floor, scored on their own.
     parts: dict[int, Parts] = {}
     own: dict[int, float] = {}
-    for i in _relevant(conn, rows, dense, query, config):
+    for i in _relevant(conn, rows, dense, query, config, search):
         parts[i] = _parts(rows[i], dense[i], lexical.get(i, 0.0) / best_bm25, now, config)
         d, lex, fresh, weight = parts[i]
         own[i] = direct(dense=d, lexical=lex, recency=fresh, importance=weight, config=config)
@@ -251,7 +259,7 @@ def run(
     for earlier, later in context.pairs(conn, set(own)):
         beside.setdefault(earlier, []).append(later)
         beside.setdefault(later, []).append(earlier)
-    extra = candidates.rows(conn, {j for j in beside if j not in rows}, scopes)
+    extra = search.rows(conn, {j for j in beside if j not in rows}, scopes)
     dense.update(candidates.cosines(extra, vector))
     rows.update(extra)
     lift = {  # only current memories: a superseded neighbour is linked but not recalled

@@ -5,8 +5,9 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from memory import candidates
 from memory.models import Kind, Memory
-from memory.words import fts_query
+from memory.search_base import TextSearch
 
 
 def to_memory(conn: sqlite3.Connection, row: sqlite3.Row) -> Memory:
@@ -28,7 +29,12 @@ def to_memory(conn: sqlite3.Connection, row: sqlite3.Row) -> Memory:
 
 
 def listed(
-    conn: sqlite3.Connection, user: str, query: str | None, kind: Kind | None, limit: int
+    conn: sqlite3.Connection,
+    user: str,
+    query: str | None,
+    kind: Kind | None,
+    limit: int,
+    search: TextSearch = candidates,
 ) -> list[Memory]:
     """A user's memories, newest first; `query` filters by words (full-text)."""
     sql = "SELECT m.* FROM memories m WHERE m.user = ?"
@@ -37,11 +43,11 @@ def listed(
         sql += " AND m.kind = ?"
         params.append(kind)
     if query and query.strip():
-        match = fts_query(query, any_word=False)
-        if not match:  # no words at all (an emoji, punctuation): nothing can match, and FTS5 would call
-            return []  # an empty query a syntax error
-        sql += " AND m.id IN (SELECT rowid FROM memories_fts WHERE memories_fts MATCH ?)"
-        params.append(match)
+        condition = search.matching(query)
+        if condition is None:  # no words at all (an emoji, punctuation): nothing can match
+            return []
+        sql += " AND " + condition[0]
+        params.append(condition[1])
     sql += " ORDER BY m.id DESC LIMIT ?"
     params.append(limit)
     return [to_memory(conn, r) for r in conn.execute(sql, params).fetchall()]

@@ -1,7 +1,8 @@
 """What a memory engine promises: the narrow interface the app uses, and the rules any engine must keep.
 
-MemoryStore (memory/store.py, SQLite + FAISS + FTS5) is the one engine today; a Postgres one (pgvector and
-its full-text search) would implement the same methods with the same semantics:
+MemoryStore (memory/store.py, SQLite + FAISS + FTS5) is the embedded engine; PgMemoryStore
+(memory/pg/store.py, Postgres with pgvector and its full-text search) implements the same methods with the
+same semantics, mostly by running the same code:
 
 - Every call is scoped by `user`; nothing returns or changes another user's rows. The shared scope
   (`models.SHARED`, the film reviews) is read-only to users and written only by seeding.
@@ -17,21 +18,33 @@ its full-text search) would implement the same methods with the same semantics:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
 from memory.embedder import Embedder
 from memory.models import Conversation, Kind, Memory, Recalled, Role, Turn
 from memory.write import NewMemory
+from persona.clock import Clock
+
+T = TypeVar("T")
 
 
 class MemoryEngine(Protocol):
     """Remember, recall, forget, the conversation log and the export: all async, all scoped by user."""
 
     embedder: Embedder
+    clock: Clock  # stamps every row and scores recency
+
+    async def run_read(self, query: Callable[..., T], *args: Any) -> T:
+        """Run `query(conn, *args)` of memory's own SQL modules (plans, mood, journal) in a read."""
+        ...
+
+    async def run_write(self, change: Callable[..., T], *args: Any) -> T:
+        """Run `change(conn, *args)` of memory's own SQL modules as a transaction of its own."""
+        ...
 
     async def remember(
         self,

@@ -52,7 +52,7 @@ def recent(conn: sqlite3.Connection, user: str, conversation: str, limit: int) -
     """The last `limit` turns of a conversation, oldest first."""
     rows = conn.execute(
         "SELECT * FROM (SELECT * FROM turns WHERE user = ? AND conversation = ? ORDER BY id DESC LIMIT ?)"
-        " ORDER BY id",
+        " AS latest ORDER BY id",  # (the alias: Postgres before 16 requires one)
         (user, conversation, limit),
     ).fetchall()
     return [_turn(r) for r in rows]
@@ -71,7 +71,7 @@ def conversations(conn: sqlite3.Connection, user: str, limit: int) -> list[Conve
         " (SELECT text FROM turns f WHERE f.user = c.user AND f.conversation = c.id"
         " ORDER BY f.id LIMIT 1) AS first FROM conversations c"
         " LEFT JOIN turns t ON t.user = c.user AND t.conversation = c.id"
-        " WHERE c.user = ? GROUP BY c.id ORDER BY MAX(COALESCE(t.id, 0)) DESC LIMIT ?",
+        " WHERE c.user = ? GROUP BY c.user, c.id ORDER BY MAX(COALESCE(t.id, 0)) DESC LIMIT ?",
         (user, limit),
     ).fetchall()
     return [Conversation(r["id"], (r["first"] or "")[:80], r["created_at"], r["n"]) for r in rows]

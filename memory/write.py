@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from memory import context
-from memory.index import VectorIndex
 from memory.models import Kind, Memory
 from memory.rows import to_memory
+from memory.search_base import NearestIndex
 
 # A new memory this close (cosine) to an existing one of the same user says nothing new.
 NEAR_DUPLICATE = 0.97
@@ -57,13 +57,15 @@ def _supersede(conn: sqlite3.Connection, user: str, item: NewMemory, stamp: str)
         return None
     # What the person said back then goes out of recall with the fact it taught ("I live in Porto" once
     # they moved to Lisbon); both stay in the history with their valid-to date.
+    # (`IN ()` is SQLite's alone: without sources, no turn of the new fact is spared.)
+    marks = ",".join("?" * len(item.sources))
+    spared = f" AND id NOT IN (SELECT memory_id FROM memory_sources WHERE turn_id IN ({marks}))"
+    spared = spared if item.sources else ""
     conn.execute(
         "UPDATE memories SET valid_to = ? WHERE user = ? AND kind = 'turn' AND valid_to IS NULL AND id IN ("
         " SELECT s2.memory_id FROM memory_sources s1 JOIN memory_sources s2 ON s2.turn_id = s1.turn_id"
         " JOIN memories old ON old.id = s1.memory_id"
-        " WHERE old.user = ? AND old.fact_key = ? AND old.valid_to IS NULL)"
-        " AND id NOT IN (SELECT memory_id FROM memory_sources WHERE turn_id IN"
-        f" ({','.join('?' * len(item.sources))}))",
+        " WHERE old.user = ? AND old.fact_key = ? AND old.valid_to IS NULL)" + spared,
         (stamp, user, user, item.fact_key, *item.sources),
     )
     conn.execute(
@@ -83,7 +85,7 @@ def _supersede(conn: sqlite3.Connection, user: str, item: NewMemory, stamp: str)
 
 def insert(
     conn: sqlite3.Connection,
-    index: VectorIndex,
+    index: NearestIndex,
     user: str,
     items: Sequence[NewMemory],
     vectors: np.ndarray,
@@ -152,7 +154,7 @@ def same_text(conn: sqlite3.Connection, user: str, item: NewMemory) -> sqlite3.R
 
 
 def is_duplicate(
-    conn: sqlite3.Connection, index: VectorIndex, user: str, item: NewMemory, vector: np.ndarray
+    conn: sqlite3.Connection, index: NearestIndex, user: str, item: NewMemory, vector: np.ndarray
 ) -> bool:
     """Same text already stored for this user, or a near-identical one (cosine >= NEAR_DUPLICATE)."""
     if same_text(conn, user, item) is not None:

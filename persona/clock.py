@@ -7,7 +7,7 @@ time of day from it, and a scripted conversation plays three weeks of a life in 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from persona.errors import SamanthaError
@@ -53,6 +53,12 @@ class SetClock:
 def aware(when: datetime) -> datetime:
     """`when` with a timezone: a naive time is read as the server's local time."""
     return when if when.tzinfo is not None else when.astimezone()
+
+
+def instant(stamp: str) -> datetime:
+    """A stored time as an aware datetime (one without an offset is UTC, as SQLite's julianday reads it)."""
+    when = datetime.fromisoformat(stamp)
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def iso(when: datetime) -> str:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import pgserver
+import psycopg
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -16,8 +20,10 @@ from app.config import Settings
 from app.server import RunningServer
 from app.voice.service import Voice
 from memory.embedder import Embedder, load_embedder
+from memory.pg.store import PgMemoryStore
 from memory.store import MemoryStore
 from tests.frames import wire_frame
+from tests.terminal import terminal  # noqa: F401  (`samantha chat` on a pseudo-terminal, for any test)
 
 
 @pytest.fixture(scope="session")
@@ -26,18 +32,53 @@ def embedder() -> Embedder:
     return load_embedder()
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """A real Postgres with pgvector (the pgserver wheel), started once in a temporary folder."""
+    # Not under pytest's tmp_path: run as root, pgserver starts Postgres as an unprivileged user, who must
+    # be able to reach the folder (pytest's are private to root).
+    with tempfile.TemporaryDirectory(prefix="samantha-pg-") as folder:
+        server = pgserver.get_server(folder, cleanup_mode="stop")
+        yield server
+        server.cleanup()
+
+
 @pytest.fixture
-async def store(tmp_path: Path, embedder: Embedder) -> AsyncIterator[MemoryStore]:
-    """A real memory store in a fresh data dir, closed after the test."""
-    s = await MemoryStore.open(tmp_path / "data", embedder)
+def postgres_url(postgres: Any) -> Iterator[str]:
+    """A fresh, empty database on the test Postgres (dropped after the test)."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = postgres.get_uri()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")  # type: ignore[arg-type]
+    yield postgres.get_uri(name)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE {name} WITH (FORCE)")  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def store(
+    request: pytest.FixtureRequest, tmp_path: Path, embedder: Embedder
+) -> AsyncIterator[MemoryStore | PgMemoryStore]:
+    """A real memory store, fresh, closed after the test: the embedded one, or (parametrised by
+    tests/engines.py's `both_engines`) each engine in turn, Postgres on its own new database."""
+    engine = getattr(request, "param", "sqlite")
+    s: MemoryStore | PgMemoryStore
+    if engine == "sqlite":
+        s = await MemoryStore.open(tmp_path / "data", embedder)
+    else:
+        s = await PgMemoryStore.open(request.getfixturevalue("postgres_url"), embedder)
     yield s
     await s.aclose()
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    """Offline settings in a fresh data dir, without the film reviews (tests that need them add them)."""
-    return Settings(backend="echo", data_dir=tmp_path / "data", seeds_dir="")
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Offline settings in a fresh data dir, without the film reviews (tests that need them add them);
+    parametrised by tests/engines.py's `both_settings`, memory on each engine in turn (Postgres: a new
+    database, as `--database` gives)."""
+    engine = getattr(request, "param", "sqlite")
+    database = request.getfixturevalue("postgres_url") if engine == "postgres" else None
+    return Settings(backend="echo", data_dir=tmp_path / "data", seeds_dir="", database=database)
 
 
 class Chat:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from memory import db
 from memory.models import Turn
-from memory.store import MemoryStore
 from memory.turns import turn_memory
+from tests.engines import Engine, both_engines, context_texts
 
 # Two things said one after the other: the second only makes sense with the first.
 LADDER = "My neighbour Priya lent me her ladder for the gutters."
@@ -20,7 +20,7 @@ OTHER = [
 ]
 
 
-async def say(store: MemoryStore, text: str, when: str, user: str = "me") -> int:
+async def say(store: Engine, text: str, when: str, user: str = "me") -> int:
     """Log a turn and remember it as the session does; returns the memory id."""
     turn = await store.log_turn(user, "c1", "user", text)
     dated = Turn(turn.id, user, "c1", "user", text, when)
@@ -29,11 +29,8 @@ async def say(store: MemoryStore, text: str, when: str, user: str = "me") -> int
     return memory.id
 
 
-def context_texts(store: MemoryStore) -> list[str]:
-    return [r[0] for r in store._db.read(lambda c: c.execute("SELECT text FROM context_fts").fetchall())]
-
-
-async def test_a_turn_said_beside_a_match_is_lifted_and_recalled(store: MemoryStore) -> None:
+@both_engines
+async def test_a_turn_said_beside_a_match_is_lifted_and_recalled(store: Engine) -> None:
     for text in OTHER:
         await say(store, text, "2026-11-01T09:00:00+00:00")
     await say(store, LADDER, "2026-11-20T18:00:00+00:00")
@@ -45,7 +42,8 @@ async def test_a_turn_said_beside_a_match_is_lifted_and_recalled(store: MemorySt
     assert "box of chocolates" in by_id[chocolates].memory.text
 
 
-async def test_turns_of_different_sittings_are_not_each_others_context(store: MemoryStore) -> None:
+@both_engines
+async def test_turns_of_different_sittings_are_not_each_others_context(store: Engine) -> None:
     await say(store, LADDER, "2026-11-18T18:00:00+00:00")
     await say(store, CHOCOLATES, "2026-11-20T18:00:00+00:00")  # two days later: a new sitting
     recalled = await store.recall("me", "What did Priya get when I returned her ladder?", k=3)
@@ -53,7 +51,8 @@ async def test_turns_of_different_sittings_are_not_each_others_context(store: Me
     assert not any("Priya" in t and "chocolates" in t for t in context_texts(store))
 
 
-async def test_forgetting_a_turn_takes_its_words_out_of_its_neighbours(store: MemoryStore) -> None:
+@both_engines
+async def test_forgetting_a_turn_takes_its_words_out_of_its_neighbours(store: Engine) -> None:
     market = await say(store, "I love the spice market in Zanzibar.", "2026-11-20T18:00:00+00:00")
     await say(store, "We go there every spring with my sister.", "2026-11-20T18:01:00+00:00")
     before = await store.recall("me", "zanzibar", k=5)
@@ -64,7 +63,8 @@ async def test_forgetting_a_turn_takes_its_words_out_of_its_neighbours(store: Me
     assert not any("zanzibar" in t.lower() for t in context_texts(store))
 
 
-async def test_forgetting_the_middle_turn_joins_its_neighbours(store: MemoryStore) -> None:
+@both_engines
+async def test_forgetting_the_middle_turn_joins_its_neighbours(store: Engine) -> None:
     first = await say(store, "I planted tomatoes on the balcony.", "2026-11-20T18:00:00+00:00")
     middle = await say(store, "Also some basil and mint.", "2026-11-20T18:01:00+00:00")
     last = await say(store, "The pigeons keep eating the seedlings.", "2026-11-20T18:02:00+00:00")
@@ -76,7 +76,8 @@ async def test_forgetting_the_middle_turn_joins_its_neighbours(store: MemoryStor
     assert any("tomatoes" in t and "pigeons" in t for t in context_texts(store))
 
 
-async def test_deleting_a_user_leaves_no_context_behind(store: MemoryStore) -> None:
+@both_engines
+async def test_deleting_a_user_leaves_no_context_behind(store: Engine) -> None:
     await say(store, LADDER, "2026-11-20T18:00:00+00:00", user="ana")
     await say(store, CHOCOLATES, "2026-11-20T18:01:00+00:00", user="ana")
     await store.forget_user("ana")

@@ -12,6 +12,7 @@ from app.backends import create_backend
 from app.config import Settings
 from app.script import ScriptError, load_script, run_script
 from memory.embedder import Embedder
+from tests.engines import ENGINES
 
 CONVERSATIONS = sorted((Path(__file__).parent / "conversations").glob("*.yaml"))
 
@@ -21,10 +22,15 @@ def test_the_required_conversations_are_there() -> None:
     assert {"first_meeting", "fact_across_conversations", "fact_across_restart", "film_question"} <= names
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("path", CONVERSATIONS, ids=lambda p: p.stem)
-async def test_conversation(path: Path, tmp_path: Path, embedder: Embedder) -> None:
+async def test_conversation(
+    path: Path, engine: str, tmp_path: Path, embedder: Embedder, request: pytest.FixtureRequest
+) -> None:
+    """Each conversation on each memory engine (Postgres: a fresh database, as `--database` gives)."""
     script = load_script(path)
-    settings = Settings(backend=script.backend or "echo", data_dir=tmp_path / "data")
+    database = request.getfixturevalue("postgres_url") if engine == "postgres" else None
+    settings = Settings(backend=script.backend or "echo", data_dir=tmp_path / "data", database=database)
     result = await run_script(script, settings, backend=create_backend(settings), embedder=embedder)
     assert result.checks, "a conversation without expectations proves nothing"
     assert result.passed, "\n".join(result.lines)

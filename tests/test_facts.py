@@ -16,6 +16,7 @@ from memory.models import Recalled
 from memory.recall import RecallConfig, retention
 from memory.store import MemoryStore
 from memory.write import NewMemory
+from tests.engines import Engine, both_engines
 
 
 @pytest.mark.parametrize(
@@ -78,7 +79,7 @@ def test_what_keeps_coming_up_fades_more_slowly() -> None:
     assert retention(month_ago, 0, now, slow) == pytest.approx(2**-0.5)
 
 
-async def tell(store: MemoryStore, conversation: str, said: str) -> int:
+async def tell(store: Engine, conversation: str, said: str) -> int:
     """What the session's learning step does with a message: the turn, and the facts in it."""
     turn = await store.log_turn("me", conversation, "user", said)
     items = [NewMemory(f"[2026-11-21] user: {said}", "turn", 0.5, (turn.id,), embed_text=said)]
@@ -90,7 +91,8 @@ async def tell(store: MemoryStore, conversation: str, said: str) -> int:
     return turn.id
 
 
-async def test_a_newer_fact_supersedes_the_older_but_history_keeps_it(store: MemoryStore) -> None:
+@both_engines
+async def test_a_newer_fact_supersedes_the_older_but_history_keeps_it(store: Engine) -> None:
     first = await tell(store, "c1", "My dog is called Biscuit.")
     second = await tell(store, "c2", "We adopted a puppy, my dog is called Rex now.")
     recalled = [r.memory.text for r in await store.recall("me", "What is my dog called?", k=5)]
@@ -104,7 +106,8 @@ async def test_a_newer_fact_supersedes_the_older_but_history_keeps_it(store: Mem
     assert old.source == (first,) and new.source == (second,)  # provenance: the turns they came from
 
 
-async def test_telling_the_old_fact_again_makes_it_current_again(store: MemoryStore) -> None:
+@both_engines
+async def test_telling_the_old_fact_again_makes_it_current_again(store: Engine) -> None:
     await tell(store, "c1", "I live in Porto.")
     await tell(store, "c1", "I moved to Lisbon.")
     await tell(store, "c1", "I moved back to Porto.")
@@ -112,7 +115,8 @@ async def test_telling_the_old_fact_again_makes_it_current_again(store: MemorySt
     assert current == ["[2026-11-21] The user lives in Porto."]
 
 
-async def test_forgetting_a_turn_forgets_what_was_learned_from_it(store: MemoryStore) -> None:
+@both_engines
+async def test_forgetting_a_turn_forgets_what_was_learned_from_it(store: Engine) -> None:
     turn = await tell(store, "c1", "My cat is called Pickle and I live in Oslo.")
     await tell(store, "c1", "I work as a baker.")
     assert len(await store.memories("me", kind="fact")) == 3
@@ -124,7 +128,8 @@ async def test_forgetting_a_turn_forgets_what_was_learned_from_it(store: MemoryS
     assert [t.text for t in await store.history("me", "c1", 10)] == ["I work as a baker."]
 
 
-async def test_forgetting_a_fact_forgets_the_turn_that_told_it(store: MemoryStore) -> None:
+@both_engines
+async def test_forgetting_a_fact_forgets_the_turn_that_told_it(store: Engine) -> None:
     await tell(store, "c1", "My cat is called Pickle.")
     fact = (await store.memories("me", kind="fact"))[0]
     assert await store.forget("me", fact.id) == 2  # the fact and the turn that said it (issue 12)
@@ -132,7 +137,8 @@ async def test_forgetting_a_fact_forgets_the_turn_that_told_it(store: MemoryStor
     assert await store.recall("me", "What is my cat called?", k=5) == []
 
 
-async def test_recalled_memories_get_stronger(store: MemoryStore) -> None:
+@both_engines
+async def test_recalled_memories_get_stronger(store: Engine) -> None:
     await tell(store, "c1", "My cat is called Pickle.")
     for _ in range(3):
         recalled = await store.recall("me", "What is my cat called?", k=2)
@@ -147,7 +153,7 @@ async def test_a_recall_config_can_leave_no_trace(tmp_path: Path, embedder: Embe
     await store.aclose()
 
 
-def traces(store: MemoryStore, recalled: list[Recalled]) -> list[Any]:
+def traces(store: Engine, recalled: list[Recalled]) -> list[Any]:
     """The recall counts of these memories, once the last strengthening was written."""
     store._settle("me")
     marks = ",".join(str(r.memory.id) for r in recalled)

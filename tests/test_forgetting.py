@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 from app.backends.scripted import EchoBackend
-from memory.store import MemoryStore
+from tests.engines import Engine, both_engines, files_holding, traces
 
 SECRET = "tangerine"
-
-
-def files_holding(data_dir: Path, word: str) -> list[str]:
-    """Every file under the data dir (database, write-ahead log, indexes) whose bytes contain `word`."""
-    return [
-        str(p.relative_to(data_dir))
-        for p in sorted(data_dir.rglob("*"))
-        if p.is_file() and word.encode() in p.read_bytes()
-    ]
 
 
 async def test_forgetting_leaves_no_copy_anywhere(make_server: Any) -> None:
@@ -58,7 +48,8 @@ async def test_forgetting_leaves_no_copy_anywhere(make_server: Any) -> None:
     assert files_holding(data_dir, SECRET) == []
 
 
-async def test_a_forgotten_word_said_elsewhere_keeps_those_replies(store: MemoryStore) -> None:
+@both_engines
+async def test_a_forgotten_word_said_elsewhere_keeps_those_replies(store: Engine) -> None:
     """Only her replies that quote what was forgotten go, not every reply sharing a common word."""
     first = await store.log_turn("me", "c1", "user", "My sister Amy lives in Lisbon.")
     await store.log_turn("me", "c1", "assistant", "Lisbon is lovely; say hi to Amy.")
@@ -76,14 +67,17 @@ async def test_a_forgotten_word_said_elsewhere_keeps_those_replies(store: Memory
     assert left == ["I visited Lisbon last spring.", "What did you like most about Lisbon?"]
 
 
-async def test_deleting_a_user_leaves_no_word_of_theirs_in_any_file(store: MemoryStore) -> None:
+@both_engines
+async def test_deleting_a_user_leaves_no_word_of_theirs_anywhere(store: Engine) -> None:
+    """SQLite: in no file. Postgres: in no row of any table (its files keep dead rows until reused:
+    docs/DEPLOYMENT.md, "Forgetting on Postgres")."""
     said = await store.log_turn("ana", "c1", "user", f"My locker code is {SECRET}.")
     await store.log_turn("ana", "c1", "assistant", f"Noted: {SECRET}.")
     await store.remember(
         "ana", f"[2026-11-21] user: My locker code is {SECRET}.", kind="turn", source=[said.id]
     )
     await store.remember("bob", "[2026-11-21] user: I like trains.", kind="turn")
-    assert files_holding(store.data_dir, SECRET)
+    assert await traces(store, SECRET)
     await store.forget_user("ana")
-    assert files_holding(store.data_dir, SECRET) == []
+    assert await traces(store, SECRET) == []
     assert await store.count("bob") == {"turn": 1}  # nobody else's memories go

@@ -16,6 +16,7 @@ from app.server import RunningServer
 from memory.embedder import Embedder
 from persona.clock import SetClock
 from tests.conftest import Chat
+from tests.engines import both_settings
 
 
 @pytest.fixture
@@ -40,6 +41,7 @@ async def pushed(chat: Chat, wait: float = 0.5) -> list[dict[str, object]]:
         return frames
 
 
+@both_settings
 async def test_a_follow_up_is_pushed_once_to_the_open_socket_and_stored(life) -> None:  # type: ignore[no-untyped-def]
     server, clock = life
     chat = Chat(await connect(server.ws_url))
@@ -56,6 +58,7 @@ async def test_a_follow_up_is_pushed_once_to_the_open_socket_and_stored(life) ->
     assert turns[-1]["role"] == "assistant" and turns[-1]["text"] == "How did Wednesday's exam go?"
 
 
+@both_settings
 async def test_budget_quiet_hours_and_the_off_switch_hold_her_back(life) -> None:  # type: ignore[no-untyped-def]
     server, clock = life
     chat = Chat(await connect(server.ws_url))
@@ -76,6 +79,7 @@ async def test_budget_quiet_hours_and_the_off_switch_hold_her_back(life) -> None
     assert [f["text"] for f in await pushed(chat)] == ["How did your brother's party go?"]
 
 
+@both_settings
 async def test_a_long_silence_with_her_page_open_earns_one_check_in(life) -> None:  # type: ignore[no-untyped-def]
     server, clock = life
     chat = Chat(await connect(server.ws_url))
@@ -92,3 +96,29 @@ async def test_a_long_silence_with_her_page_open_earns_one_check_in(life) -> Non
     )
     clock.set(datetime(2026, 12, 9, 11, 0))  # a new day's budget, but the same silence: once
     assert await pushed(chat, 0.3) == []
+
+
+async def test_a_good_night_set_through_the_api_waits_for_the_off_switch(life) -> None:  # type: ignore[no-untyped-def]
+    server, clock = life  # Monday 10:00; rounds every 50 ms
+    chat = Chat(await connect(server.ws_url))
+    await chat.hello("nights")
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        state = (await http.put("/api/initiative", json={"good_night": "23:00"})).json()
+        assert (state["good_night"], state["good_night_at"], state["good_night_daily"]) == (
+            "23:00",
+            "21:45",
+            True,
+        )
+        bad = await http.put("/api/initiative", json={"good_night": "11pm"})
+        assert bad.status_code == 422 and "good_night" in bad.text
+        assert (await http.put("/api/initiative", json={"enabled": False})).json()["good_night"] == "23:00"
+        clock.set(datetime(2026, 11, 30, 21, 50))
+        assert await pushed(chat, 0.3) == []  # turned off: no good night either
+        await http.put("/api/initiative", json={"enabled": True})
+        [frame] = await pushed(chat)
+        assert frame["reason"] == "good_night" and frame["text"].startswith("Good night.")
+        turns = (await http.get("/api/conversations/nights/turns")).json()
+        assert turns[-1]["role"] == "assistant" and turns[-1]["text"] == frame["text"]  # stored as hers
+        assert (await http.put("/api/initiative", json={"good_night": None})).json()["good_night"] is None
+        clock.set(datetime(2026, 12, 1, 21, 50))
+        assert await pushed(chat, 0.3) == []

@@ -17,6 +17,7 @@ from app.server import RunningServer
 from memory.embedder import Embedder
 from persona.clock import SetClock
 from tests.conftest import Chat
+from tests.engines import both_settings
 
 
 def test_an_entry_by_rules_says_what_happened_what_she_learned_and_what_she_wonders() -> None:
@@ -43,6 +44,7 @@ async def entries_when(http: httpx.AsyncClient, done: Callable[[list[Any]], bool
     raise AssertionError(f"her journal never got there: {entries}")
 
 
+@both_settings
 async def test_one_entry_per_quiet_conversation_forgettable_and_not_rewritten(
     settings: Settings, embedder: Embedder
 ) -> None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +14,7 @@ from memory.embedder import Embedder
 from memory.models import SHARED, MemoryError_
 from memory.seeds import ingest_seeds, passages
 from memory.store import MemoryStore
+from tests.engines import Engine, both_engines
 
 FACTS = [
     "[2026-11-20] user: My dog is called Biscuit and he loves the beach.",
@@ -24,7 +25,7 @@ FACTS = [
 ]
 
 
-async def remember_all(store: MemoryStore, user: str = "me") -> list[int]:
+async def remember_all(store: Engine, user: str = "me") -> list[int]:
     ids = []
     for text in FACTS:
         memory = await store.remember(user, text, kind="turn")
@@ -33,6 +34,7 @@ async def remember_all(store: MemoryStore, user: str = "me") -> list[int]:
     return ids
 
 
+@both_engines
 @pytest.mark.parametrize(
     ("question", "expected"),
     [
@@ -54,19 +56,20 @@ async def test_recall_ranks_the_relevant_memory_first(
     assert 0 < top.dense <= 1 and 0 <= top.recency <= 1 and 0 <= top.importance <= 1
 
 
-async def test_a_write_in_progress_never_holds_up_a_recall(store: MemoryStore) -> None:
-    """Reads have their own connections: while the writer is in a long transaction (learning, a forget),
+@both_engines
+async def test_a_write_in_progress_never_holds_up_a_recall(store: Engine) -> None:
+    """Reads have their own connections: while a write is in a long transaction (learning, a forget),
     recall and the conversation log still answer, and see what was committed before it."""
     await remember_all(store)
     await store.log_turn("me", "c1", "user", "hello")
     inside, release = threading.Event(), threading.Event()
 
-    def long_write(conn: sqlite3.Connection) -> None:
-        conn.execute("UPDATE memories SET importance = importance WHERE user = 'me'")  # holds the write lock
+    def long_write(conn: Any) -> None:
+        conn.execute("UPDATE memories SET importance = importance WHERE user = 'me'")  # holds the rows' locks
         inside.set()
         release.wait(10)
 
-    held = store._db.write(long_write)
+    held = asyncio.ensure_future(store.run_write(long_write))
     try:
         assert await asyncio.to_thread(inside.wait, 10)
         recalled = await asyncio.wait_for(store.recall("me", "What is my dog's name?", k=1), 5)
@@ -75,15 +78,17 @@ async def test_a_write_in_progress_never_holds_up_a_recall(store: MemoryStore) -
         assert not held.done()
     finally:
         release.set()
-    await asyncio.wrap_future(held)
+    await held
 
 
-async def test_unrelated_question_recalls_nothing(store: MemoryStore) -> None:
+@both_engines
+async def test_unrelated_question_recalls_nothing(store: Engine) -> None:
     await remember_all(store)
     assert await store.recall("me", "How does quantum tunnelling work in semiconductors?", k=5) == []
 
 
-async def test_users_never_see_each_others_memories(store: MemoryStore) -> None:
+@both_engines
+async def test_users_never_see_each_others_memories(store: Engine) -> None:
     await remember_all(store, "alice")
     assert await store.recall("bob", "What is my dog's name?", k=5) == []
     assert await store.memories("bob") == []
@@ -92,7 +97,8 @@ async def test_users_never_see_each_others_memories(store: MemoryStore) -> None:
     assert (await store.recall("alice", "What is my dog's name?", k=1))[0].memory.id == alice_dog.id
 
 
-async def test_duplicates_are_stored_once(store: MemoryStore) -> None:
+@both_engines
+async def test_duplicates_are_stored_once(store: Engine) -> None:
     first = await store.remember("me", "[2026-11-20] user: My dog is called Biscuit.", kind="turn")
     assert first is not None
     assert await store.remember("me", "[2026-11-20] user:  my dog is called biscuit.", kind="turn") is None
@@ -100,17 +106,23 @@ async def test_duplicates_are_stored_once(store: MemoryStore) -> None:
     assert (await store.count("me")) == {"turn": 1}
 
 
-async def test_forget_removes_row_vector_and_words(store: MemoryStore) -> None:
+@both_engines
+async def test_forget_removes_row_vector_and_words(store: Engine) -> None:
     ids = await remember_all(store)
     assert await store.forget("me", ids[0]) == 1
     recalled = await store.recall("me", "What is my dog's name? Biscuit", k=5)
     assert all("Biscuit" not in r.memory.text for r in recalled)
     assert await store.memories("me", query="Biscuit") == []
-    assert len(store.index("me")) == len(FACTS) - 1
+    assert (await store.verify())["me"] == {
+        "rows": len(FACTS) - 1,
+        "vectors": len(FACTS) - 1,
+        "consistent": True,
+    }
     assert await store.forget("me", ids[0]) == 0  # already gone
 
 
-async def test_forgetting_a_said_thing_removes_the_turn_and_what_came_from_it(store: MemoryStore) -> None:
+@both_engines
+async def test_forgetting_a_said_thing_removes_the_turn_and_what_came_from_it(store: Engine) -> None:
     turn = await store.log_turn("me", "c1", "user", "My dog is called Biscuit")
     said = await store.remember(
         "me", "[2026-11-21] user: My dog is called Biscuit", kind="turn", source=[turn.id]
@@ -172,7 +184,8 @@ def test_reviews_split_into_passages_of_whole_sentences() -> None:
     assert " ".join(parts) == text
 
 
-async def test_seeds_are_ingested_once_shared_and_read_only(store: MemoryStore) -> None:
+@both_engines
+async def test_seeds_are_ingested_once_shared_and_read_only(store: Engine) -> None:
     added = await ingest_seeds(store, DEFAULT_SEEDS, progress=False)
     assert added > 10
     assert await ingest_seeds(store, DEFAULT_SEEDS, progress=False) == 0  # content hash: nothing new
@@ -185,7 +198,8 @@ async def test_seeds_are_ingested_once_shared_and_read_only(store: MemoryStore) 
     )
 
 
-async def test_listing_by_a_query_without_words_finds_nothing_instead_of_failing(store: MemoryStore) -> None:
+@both_engines
+async def test_listing_by_a_query_without_words_finds_nothing_instead_of_failing(store: Engine) -> None:
     await remember_all(store)
     assert await store.memories("me", query="🇺🇸", kind="reflection") == []
     assert await store.memories("me", query="?!") == []

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from app.backends.scripted import EchoBackend
 from app.learning import learn
-from memory.store import MemoryStore
 from memory.turns import turn_memory
+from tests.engines import Engine, both_engines
 
 LONG = (
     "So here is the whole story of the move. " * 120
@@ -27,7 +27,8 @@ MESSY = [
 ]
 
 
-async def test_repeated_empty_image_and_long_messages_are_all_kept_live(store: MemoryStore) -> None:
+@both_engines
+async def test_repeated_empty_image_and_long_messages_are_all_kept_live(store: Engine) -> None:
     said = [await store.log_turn("me", "c1", "user", text) for text in MESSY]
     for turn in said:
         await learn(store, EchoBackend(), False, turn)
@@ -42,7 +43,8 @@ async def test_repeated_empty_image_and_long_messages_are_all_kept_live(store: M
     assert "14th" in recalled[0].memory.text
 
 
-async def test_importing_repeats_without_de_duplication_keeps_every_turn(store: MemoryStore) -> None:
+@both_engines
+async def test_importing_repeats_without_de_duplication_keeps_every_turn(store: Engine) -> None:
     said = [await store.log_turn("me", "c1", "user", text) for text in MESSY]
     # An import writes every turn as evidence (as the benchmarks do): identical words the same day used
     # to fail the whole batch on the unique text index.

@@ -16,6 +16,7 @@ from memory.embedder import Embedder
 from memory.mood import react
 from persona.clock import SetClock
 from tests.conftest import Chat
+from tests.engines import both_settings
 
 
 def test_news_moves_her_and_small_talk_or_negation_does_not() -> None:
@@ -36,6 +37,7 @@ async def running(
     await server.stop()
 
 
+@both_settings
 async def test_a_mood_after_bad_news_colours_her_notes_and_fades(running) -> None:  # type: ignore[no-untyped-def]
     server, clock, echo = running
     chat = Chat(await connect(server.ws_url))
@@ -61,6 +63,7 @@ async def test_a_mood_after_bad_news_colours_her_notes_and_fades(running) -> Non
     assert "You feel" not in echo.prompts[-1][-2]["content"]
 
 
+@both_settings
 async def test_forgetting_the_news_forgets_the_mood(running) -> None:  # type: ignore[no-untyped-def]
     server, _clock, _echo = running
     chat = Chat(await connect(server.ws_url))

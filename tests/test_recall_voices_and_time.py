@@ -10,13 +10,15 @@ from memory.models import Role, Turn
 from memory.recall import RecallConfig
 from memory.store import MemoryStore
 from memory.turns import turn_memory
+from tests.engines import Engine, both_engines
 
 
 def said(role: Role, text: str, when: str) -> Turn:
     return Turn(0, "me", "c1", role, text, when)
 
 
-async def test_her_own_words_are_recalled_but_the_persons_win(store: MemoryStore) -> None:
+@both_engines
+async def test_her_own_words_are_recalled_but_the_persons_win(store: Engine) -> None:
     history = [
         said("user", "Any idea what I could cook tonight?", "2026-11-02T19:00:00+00:00"),
         said("assistant", "Try a lemon risotto: arborio rice, zest, parmesan.", "2026-11-02T19:01:00+00:00"),

@@ -13,6 +13,7 @@ from app.server import RunningServer
 from memory.embedder import Embedder
 from persona.clock import SetClock
 from tests.conftest import Chat
+from tests.engines import both_settings
 
 DAYS = [
     "I started a pottery class today.",
@@ -22,6 +23,7 @@ DAYS = [
 ]
 
 
+@both_settings
 async def test_a_change_kept_reaches_her_prompt_and_one_undone_does_not(
     settings: Settings, embedder: Embedder
 ) -> None:

@@ -54,6 +54,16 @@ async def test_accounts_tokens_and_deleting_everything(tmp_path: Path, embedder:
     await accounts.aclose()
 
 
+async def test_no_token_starts_with_a_dash(tmp_path: Path) -> None:
+    # One in 64 random URL-safe tokens would: `samantha chat --token -Ab...` then reads it as an option.
+    accounts = await AccountStore.open(tmp_path)
+    try:
+        tokens = [await accounts.add(f"u{n}") for n in range(400)]
+    finally:
+        await accounts.aclose()
+    assert len(set(tokens)) == 400 and not [t for t in tokens if t.startswith("-")]
+
+
 async def test_with_users_every_door_needs_a_valid_token(
     settings: Settings, embedder: Embedder, make_server: Any
 ) -> None:

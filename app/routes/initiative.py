@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path
@@ -10,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.presence import current_mood, mood_out
 from app.protocol import MoodOut
 from app.routes.deps import ServicesDep, UserDep
-from memory import initiative, selfmodel
+from memory import goodnight, initiative, selfmodel
 from memory.db import now_iso
 
 router = APIRouter()
@@ -23,20 +24,42 @@ class InitiativeState(BaseModel):
     enabled: bool = Field(description="False: she never messages first (greetings still know the time).")
     per_day: int | None = Field(None, description="At most this many a day (set by the server).")
     quiet_hours: str | None = Field(None, description="Local hours she stays quiet (set by the server).")
+    good_night: str | None = Field(
+        None,
+        description='The good night you asked for (HH:MM), in words ("say good night at 23:00") or here.',
+    )
+    good_night_daily: bool | None = Field(None, description="Every night (true) or only tonight (false).")
+    good_night_at: str | None = Field(
+        None, description="When she says it: as asked, or a quarter of an hour before quiet hours begin."
+    )
 
 
 class InitiativeChoice(BaseModel):
     """The person's choice."""
 
     model_config = ConfigDict(extra="forbid", strict=True)  # `0` or "no" is not a yes/no answer
-    enabled: bool
+    enabled: bool | None = Field(None, description="Let her message you first (true) or not (false).")
+    good_night: str | None = Field(
+        None,
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+        description="A good night every night at this local time (HH:MM); null: no more good nights.",
+    )
 
 
 async def _state(services: ServicesDep, user: str) -> InitiativeState:
     off = await services.store.run_read(initiative.is_off, user)
+    wish = await services.store.run_read(goodnight.wish, user)
     s = services.settings
+    config = services.initiative()
     return InitiativeState(
-        enabled=s.initiative and not off, per_day=s.initiative_per_day, quiet_hours=s.quiet_hours
+        enabled=s.initiative and not off,
+        per_day=s.initiative_per_day,
+        quiet_hours=s.quiet_hours,
+        good_night=f"{wish.at:%H:%M}" if wish else None,
+        good_night_daily=wish.daily if wish else None,
+        good_night_at=f"{goodnight.effective(wish.at, (config.quiet_from, config.quiet_to)):%H:%M}"
+        if wish
+        else None,
     )
 
 
@@ -57,8 +80,13 @@ UNREADABLE: dict[int | str, dict[str, Any]] = {400: {"description": "The body is
 
 @router.put("/api/initiative", tags=["initiative"], responses=UNREADABLE)
 async def set_initiative(choice: InitiativeChoice, services: ServicesDep, user: UserDep) -> InitiativeState:
-    """Let her message you first, or not (your choice; the server's switch still applies)."""
-    await services.store.run_write(initiative.set_off, user, not choice.enabled)
+    """Let her message you first, or not, and ask for a good night (your choice; the server's switch,
+    quiet hours and the day's budget still apply). A field left out is left as it was."""
+    if choice.enabled is not None:
+        await services.store.run_write(initiative.set_off, user, not choice.enabled)
+    if "good_night" in choice.model_fields_set:
+        wish = goodnight.Wish(time.fromisoformat(choice.good_night)) if choice.good_night else None
+        await services.store.run_write(goodnight.set_wish, user, wish)
     return await _state(services, user)
 
 

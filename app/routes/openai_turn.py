@@ -165,7 +165,7 @@ async def begin_turn(
 
     Also checks, for every door, the person's rate limit (a 429 that says when to retry) and that the
     request fits the prompt budget; returns the prompt's tokens too."""
-    if wait := services.limiter.wait_time(user):
+    if wait := await services.limiter.wait(user):
         message = f"too many requests; try again in {wait:.0f} s"
         retry = {"Retry-After": str(math.ceil(wait))}  # what clients (the OpenAI SDK too) wait for
         raise APIError(429, ErrorDetail(message=message, type="requests", code="rate_limit_exceeded"), retry)

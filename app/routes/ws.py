@@ -224,7 +224,7 @@ async def chat_socket(websocket: WebSocket) -> None:
                     elif not await still_allowed(services, conn):
                         await refuse(websocket, "this access token has been revoked")
                         return
-                    elif wait := services.limiter.wait_time(conn.session.user):
+                    elif wait := await services.limiter.wait(conn.session.user):
                         await conn.send(
                             ErrorFrame(
                                 code="rate_limited",
