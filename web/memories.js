@@ -113,10 +113,10 @@ export class MemoryView {
   item(memory) {
     const li = el("li", "memory");
     li.dataset.memoryId = String(memory.id);
-    const { text } = memoryText(memory.text);
+    const { text, hers } = memoryText(memory.text);
     const head = el("p", "memory-head");
     const { day } = when(memory.created_at);
-    head.append(el("span", `kind kind--${memory.kind}`, kindLabel(memory.kind)), el("span", "memory-day", day));
+    head.append(el("span", `kind kind--${memory.kind}`, kindLabel(memory.kind, hers)), el("span", "memory-day", day));
     if (memory.valid_to) head.append(el("span", "tag", "superseded"));
     const words = el("p", "memory-text", text);
     words.id = `memory-${memory.id}`;

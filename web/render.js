@@ -122,25 +122,28 @@ export function markInterrupted(li, why) {
 
 const KINDS = {
   turn: "something you said",
+  hers: "something she said",
   fact: "a fact about you",
   seed: "from the film reviews",
   reflection: "her journal",
   plan: "a plan of yours",
 };
 
-/** How a kind of memory reads to a person. */
-export function kindLabel(kind) {
-  return KINDS[kind] || kind;
+/** How a kind of memory reads to a person; a remembered reply of hers is "something she said". */
+export function kindLabel(kind, hers = false) {
+  return KINDS[kind === "turn" && hers ? "hers" : kind] || kind;
 }
 
 // Memories carry their day ("[2025-03-12] user: words", "[2025-03-12] The user's ..."), since that is
-// what retrieval matches on; show the words, and the day beside them.
-const DATED = /^\[(\d{4}-\d{2}-\d{2})\]\s+(?:(?:user|assistant):\s*)?([\s\S]*)$/;
+// what retrieval matches on; show the words, and the day beside them. "assistant:" marks her own words.
+const DATED = /^\[(\d{4}-\d{2}-\d{2})\]\s+(?:(user|assistant):\s*)?([\s\S]*)$/;
 
-/** The readable text of a memory and the day it is from ("today", "12 Mar 2025"), when it has one. */
+/** The readable text of a memory, the day it is from ("today", "12 Mar 2025") when it has one, and
+ * whether she said it. */
 export function memoryText(text) {
   const match = DATED.exec(text);
-  return match ? { text: match[2], day: when(`${match[1]}T12:00:00`).day } : { text, day: null };
+  if (!match) return { text, day: null, hers: false };
+  return { text: match[3], day: when(`${match[1]}T12:00:00`).day, hers: match[2] === "assistant" };
 }
 
 const PARTS = [
@@ -167,9 +170,9 @@ function meter(label, value) {
 function recalledItem(memory, onForget) {
   const li = el("li", "recall");
   li.dataset.memoryId = String(memory.id);
-  const { text, day } = memoryText(memory.text);
+  const { text, day, hers } = memoryText(memory.text);
   const head = el("p", "recall-head");
-  head.append(el("span", `kind kind--${memory.kind}`, kindLabel(memory.kind)));
+  head.append(el("span", `kind kind--${memory.kind}`, kindLabel(memory.kind, hers)));
   if (day) head.append(el("span", "recall-day", day));
   head.append(el("span", "recall-score", `score ${memory.score.toFixed(2)}`));
   const why = el("div", "why");

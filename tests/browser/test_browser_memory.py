@@ -6,7 +6,7 @@ import json
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from app.backends.scripted import EchoBackend
 from tests.browser.browser_harness import ChatPage, Servers
@@ -14,6 +14,11 @@ from tests.browser.browser_harness import ChatPage, Servers
 pytestmark = pytest.mark.browser
 
 TOLD = "My sister Mira plays the cello in Lisbon"
+
+
+def yours(memories: Locator) -> Locator:
+    """Those of the memories that the person said (her replies, remembered too, quote them here)."""
+    return memories.filter(has=memories.page.locator(".kind", has_text=re.compile(r"^something you said$")))
 
 
 def recalled_part(reply_text: str) -> str:
@@ -33,7 +38,7 @@ def test_recall_forget_and_export(page: Page, servers: Servers) -> None:
     expect(panel).not_to_have_attribute("open", "")  # collapsed by default
     expect(panel.locator("summary")).to_contain_text("What she recalled")
     panel.locator("summary").click()
-    memory = panel.locator(".recall").filter(has_text="Lisbon")
+    memory = yours(panel.locator(".recall").filter(has_text="Lisbon"))
     expect(memory).to_be_visible()
     expect(memory.locator(".recall-text")).to_have_text(TOLD)
     expect(memory.locator(".kind")).to_have_text("something you said")
@@ -45,14 +50,18 @@ def test_recall_forget_and_export(page: Page, servers: Servers) -> None:
     # The memory view lists and searches it.
     page.get_by_role("button", name="Memories").click()
     view = page.get_by_role("dialog", name="What she remembers")
-    expect(view.locator(".memory").filter(has_text="Lisbon")).to_have_count(1)
+    expect(yours(view.locator(".memory").filter(has_text="Lisbon"))).to_have_count(1)
+    # Her echoed reply is remembered too, and reads as hers.
+    expect(view.locator(".memory").filter(has_text="You said:").first.locator(".kind")).to_have_text(
+        "something she said"
+    )
     view.get_by_label("Search her memories").fill("cello")
-    expect(view.locator(".memory")).to_have_count(1)
-    expect(view.locator(".memory-text")).to_have_text(TOLD)
+    expect(yours(view.locator(".memory"))).to_have_count(1)
+    expect(yours(view.locator(".memory")).locator(".memory-text")).to_have_text(TOLD)
     view.get_by_label("Search her memories").fill("trumpet")
     expect(view.locator("#memory-status")).to_contain_text("Nothing matches")
     view.get_by_label("Search her memories").fill("")
-    expect(view.locator(".memory").filter(has_text="Where does my sister live?")).to_have_count(1)
+    expect(yours(view.locator(".memory").filter(has_text="Where does my sister live?"))).to_have_count(1)
 
     # The export holds it too (a download of JSON).
     with page.expect_download() as download:
@@ -61,7 +70,7 @@ def test_recall_forget_and_export(page: Page, servers: Servers) -> None:
     assert any("Lisbon" in m["text"] for m in exported["memories"])
 
     # Forget it (a second press confirms): gone from the view at once, and the page says so.
-    forget = view.locator(".memory").filter(has_text="Lisbon").get_by_role("button")
+    forget = yours(view.locator(".memory").filter(has_text="Lisbon")).get_by_role("button")
     forget.click()
     expect(forget).to_have_text("Press again to forget")
     forget.click()
@@ -86,7 +95,7 @@ def test_forget_from_the_recalled_panel(page: Page, servers: Servers) -> None:
     chat.say("My favourite film is Her")
     reply = chat.say("Which film do I love?")
     reply.locator("summary").click()
-    memory = reply.locator(".recall").filter(has_text="favourite film")
+    memory = yours(reply.locator(".recall").filter(has_text="favourite film"))
     memory.get_by_role("button", name="Forget this").click()
     memory.get_by_role("button").click()
     expect(memory).to_contain_text("Forgotten. She won't recall it again.")
