@@ -45,7 +45,8 @@ async def test_nothing_she_was_told_is_readable_in_the_data_folder(
     async with httpx.AsyncClient(base_url=server.url) as http:
         export = (await http.get("/api/export")).text
         assert all(word in export for word in WORDS)  # export works, in the clear, to its owner
-        lonely = next(m for m in (await http.get("/api/memories", params={"q": "lonely"})).json())
+        found = (await http.get("/api/memories", params={"q": "lonely"})).json()
+        lonely = next(m for m in found if "user:" in m["text"])  # what they said, not her reply
         assert (await http.delete(f"/api/memories/{lonely['id']}")).status_code == 200
         assert "lonely" not in (await http.get("/api/export")).text  # forgetting works too
     data_dir = server.settings.data_dir

@@ -9,7 +9,11 @@ import pytest
 
 from app.backends import create_backend
 from app.config import Settings
-from bench.companion_rules import NOT_KNOWING
+from bench.companion_rules import DENIES
+
+COLOUR = re.compile(
+    r"\b(?:red|blue|green|yellow|purple|violet|pink|orange|black|white|grey|gray|brown|teal)\b", re.I
+)
 
 
 @pytest.mark.model
@@ -51,6 +55,11 @@ async def test_a_conversation_on_the_default_model(make_server: Any) -> None:
         )
 
         frames = await chat.turn("What's my favourite colour?")  # never told
-        assert NOT_KNOWING.search(frames[-1]["text"]), frames[-1]
+        reply = frames[-1]["text"]
+        # What a person must never get: a colour made up as theirs, or being told they have none. (On this
+        # model, greedy, she misreads it as a question about her: "I don't have feelings, so I can't tell
+        # you what my favourite colour is." - no invention, but no clear "you haven't told me" either:
+        # bench/RESULTS.md, companion benchmark, abstention.)
+        assert not COLOUR.search(reply) and not DENIES.search(reply), reply
     finally:
         await backend.aclose()
