@@ -27,6 +27,7 @@ from memory.models import SHARED, Kind, Memory, MemoryError_, Recalled, Turn
 from memory.recall import RecallConfig
 from memory.scopes import ScopeIndexes
 from memory.store_log import ConversationLog
+from memory.store_write import Remembering
 from persona.clock import Clock, SystemClock
 
 __all__ = ["DB_FILE", "MemoryStore"]
@@ -36,7 +37,7 @@ T = TypeVar("T")
 SEED_MARK = "seed:"  # meta key prefix: the content hash of each seed file ingested
 
 
-class MemoryStore(ConversationLog):
+class MemoryStore(ConversationLog, Remembering):
     """SQLite (truth) + one FAISS index per user (derived) + FTS5 (lexical). Blocking work runs in threads."""
 
     def __init__(
@@ -89,52 +90,11 @@ class MemoryStore(ConversationLog):
     async def _write(self, change: Callable[..., T], *args: Any) -> T:
         return await asyncio.wrap_future(self._db.write(change, *args))
 
-    async def run_read(self, query: Callable[..., T], *args: Any) -> T:
-        """Run a query of memory's own modules (plans, timeline) on a reader connection, in a thread."""
-        return await self._read(query, *args)
-
-    async def run_write(self, change: Callable[..., T], *args: Any) -> T:
-        """Run a change of memory's own modules in the one writer, as a transaction of its own."""
-        return await self._write(change, *args)
-
     def index(self, scope: str) -> VectorIndex:
         """The scope's FAISS index (this engine only: tests and benchmarks look inside)."""
         return self._indexes.get(scope)
 
     # -- writing memories ---------------------------------------------------------------------
-
-    async def remember(
-        self,
-        user: str,
-        text: str,
-        *,
-        kind: Kind,
-        source: Sequence[int] = (),
-        importance: float = 0.5,
-        fact_key: str | None = None,
-    ) -> Memory | None:
-        """Store one memory (acknowledged once committed); None when it was a duplicate."""
-        # With a `fact_key`, the fact supersedes the user's current fact of that key: the old one gets a
-        # valid-to date and is no longer recalled, but stays in the history.
-        item = write.NewMemory(text, kind, importance, tuple(source), fact_key=fact_key)
-        return (await self.remember_batch(user, [item]))[0]
-
-    async def remember_batch(
-        self,
-        user: str,
-        items: Sequence[write.NewMemory],
-        *,
-        vectors: np.ndarray | None = None,
-        dedupe: bool = True,
-    ) -> list[Memory | None]:
-        """Store several memories with one embedding batch and one transaction; None marks a duplicate."""
-        if user == SHARED:
-            raise MemoryError_("the shared scope is read-only")
-        if not items:
-            return []
-        if vectors is None:
-            vectors = await asyncio.to_thread(self.embedder.embed, [i.embed_text or i.text for i in items])
-        return await self._write(self._insert, user, items, vectors, dedupe)
 
     def _insert(
         self,

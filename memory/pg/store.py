@@ -29,6 +29,7 @@ from memory.pg.pool import PgConnections
 from memory.pg.vectors import PgIndex
 from memory.recall import RecallConfig
 from memory.store_log import ConversationLog
+from memory.store_write import Remembering
 from persona.clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ T = TypeVar("T")
 SEED_MARK = "seed:"  # meta key prefix: the content hash of each seed file ingested (as in SQLite)
 
 
-class PgMemoryStore(ConversationLog):
+class PgMemoryStore(ConversationLog, Remembering):
     """Postgres (truth, pgvector HNSW, full text); blocking work runs in threads."""
 
     def __init__(
@@ -74,46 +75,7 @@ class PgMemoryStore(ConversationLog):
     async def _write(self, change: Callable[..., T], *args: Any) -> T:
         return await asyncio.to_thread(self._db.write, change, *args)
 
-    async def run_read(self, query: Callable[..., T], *args: Any) -> T:
-        """Run a query of memory's own modules (plans, timeline) in a read transaction, in a thread."""
-        return await self._read(query, *args)
-
-    async def run_write(self, change: Callable[..., T], *args: Any) -> T:
-        """Run a change of memory's own modules as a transaction of its own."""
-        return await self._write(change, *args)
-
     # -- writing memories ---------------------------------------------------------------------
-
-    async def remember(
-        self,
-        user: str,
-        text: str,
-        *,
-        kind: Kind,
-        source: Sequence[int] = (),
-        importance: float = 0.5,
-        fact_key: str | None = None,
-    ) -> Memory | None:
-        """Store one memory (acknowledged once committed); None when it was a duplicate."""
-        item = write.NewMemory(text, kind, importance, tuple(source), fact_key=fact_key)
-        return (await self.remember_batch(user, [item]))[0]
-
-    async def remember_batch(
-        self,
-        user: str,
-        items: Sequence[write.NewMemory],
-        *,
-        vectors: np.ndarray | None = None,
-        dedupe: bool = True,
-    ) -> list[Memory | None]:
-        """Store several memories with one embedding batch and one transaction; None marks a duplicate."""
-        if user == SHARED:
-            raise MemoryError_("the shared scope is read-only")
-        if not items:
-            return []
-        if vectors is None:
-            vectors = await asyncio.to_thread(self.embedder.embed, [i.embed_text or i.text for i in items])
-        return await self._write(self._insert, user, items, vectors, dedupe)
 
     def _insert(
         self, conn: Connection, user: str, items: Sequence[write.NewMemory], vectors: np.ndarray, dedupe: bool
