@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-# About 80 word pieces: under the embedder's MAX_TOKENS (memory/embed_base.py), and a few sentences long.
-PASSAGE_WORDS = 60
+# About 40 word pieces: a sentence or two, so news said in passing is most of its passage's vector (30 found
+# more evidence than 60 on the development split: bench/RESULTS.md, LongMemEval, "passage size").
+PASSAGE_WORDS = 30
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
 
 
