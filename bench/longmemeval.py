@@ -78,8 +78,8 @@ async def run_question(
                     where.setdefault(m.id, []).append(turn)
             await store.recall(USER, "warm up", k=max(KS))  # loads the index; not timed
             t0 = time.perf_counter()
-            asked = {} if wall_clock else {"now": q.asked_at}
-            recalled = await store.recall(USER, q.question, k=max(KS), **asked)
+            asked = None if wall_clock else q.asked_at  # None: the clock's time
+            recalled = await store.recall(USER, q.question, k=max(KS), now=asked)
             latency = (time.perf_counter() - t0) * 1000
         finally:
             await store.aclose()
@@ -171,11 +171,13 @@ async def benchmark(
     JSON layout of bench/results."""
     commit = report.commit()
     rows: list[tuple[str, dict[str, float]]] = []
+    per_question: list[dict[str, Any]] = []  # kept in the JSON, so a split or a type can be re-read later
     latencies: list[float] = []
     ingest_s, turns = 0.0, 0
     for n, q in enumerate(questions):
         scores, latency, secs = await run_question(q, embedder, config, wall_clock)
         rows.append(("abstention" if q.abstention else q.qtype, scores))
+        per_question.append({"id": q.qid, "type": q.qtype, "dev": q.dev, **scores})
         latencies.append(latency)
         if secs is not None:
             ingest_s += secs
@@ -192,6 +194,7 @@ async def benchmark(
     result["latency_ms"] = locomo_metrics.percentiles(latencies)
     result["ingest_turns_per_s"] = turns / ingest_s if ingest_s else 0.0
     result["ingest"] = {"turns_embedded": turns, "seconds": ingest_s, "note": "cached vectors not counted"}
+    result["per_question"] = per_question
     result["meta"] = {
         "date": datetime.now().astimezone().isoformat(timespec="seconds"),
         "machine": locomo_metrics.machine(),
