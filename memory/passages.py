@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
-# About 40 word pieces: a sentence or two, so news said in passing is most of its passage's vector (30 found
-# more evidence than 60 on the development split: bench/RESULTS.md, LongMemEval, "passage size").
-PASSAGE_WORDS = 30
+# About 80 word pieces: under the embedder's MAX_TOKENS (memory/embed_base.py), and a few sentences long.
+# Passages of 30 words found more evidence in long chats with an assistant and less between friends, whose
+# 40-80-word turns lost their context: not adopted (bench/RESULTS.md, LongMemEval, "passage size").
+PASSAGE_WORDS = 60
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
 
 
