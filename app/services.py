@@ -97,7 +97,9 @@ class Services:
             log.info("learning from %d message(s) stored before the last stop", len(pending))
         model_facts = self.turn_config().model_facts
         for said in pending:
-            self.learner.spawn(said.user, learn(self.store, self.backend, model_facts, said))
+            # Her reply was stored before the crash too if she finished it: her words are memories as well.
+            reply = await self.store.reply_to(said)
+            self.learner.spawn(said.user, learn(self.store, self.backend, model_facts, said, reply))
 
     @property
     def model_name(self) -> str:

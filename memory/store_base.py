@@ -120,6 +120,10 @@ class MemoryEngine(Protocol):
         """Said turns whose learning was cut short, to finish at start."""
         ...
 
+    async def reply_to(self, said: Turn) -> Turn | None:
+        """Her complete reply to a said turn, if she gave one (learned with it)."""
+        ...
+
     async def conversations(self, user: str, limit: int = 100) -> list[Conversation]:
         """A user's conversations, most recently active first."""
         ...

@@ -50,6 +50,10 @@ class ConversationLog:
         """Said turns whose learning was cut short (by a crash), to finish at start."""
         return await self._read(turns.unlearned)
 
+    async def reply_to(self, said: Turn) -> Turn | None:
+        """Her complete reply to a said turn, if she gave one (learned with it)."""
+        return await self._read(turns.reply_to, said)
+
     async def conversations(self, user: str, limit: int = 100) -> list[Conversation]:
         """A user's conversations, most recently active first."""
         return await self._read(turns.conversations, user, limit)

@@ -64,6 +64,17 @@ def unlearned(conn: sqlite3.Connection) -> list[Turn]:
     return [_turn(r) for r in rows]
 
 
+def reply_to(conn: sqlite3.Connection, said: Turn) -> Turn | None:
+    """Her complete reply to `said` (the next turn of its conversation, if hers and not cut off), or None."""
+    row = conn.execute(
+        "SELECT * FROM turns WHERE user = ? AND conversation = ? AND id > ? ORDER BY id LIMIT 1",
+        (said.user, said.conversation, said.id),
+    ).fetchone()
+    if row is None or row["role"] != "assistant" or row["status"] != "complete" or not row["text"].strip():
+        return None
+    return _turn(row)
+
+
 def conversations(conn: sqlite3.Connection, user: str, limit: int) -> list[Conversation]:
     """A user's conversations, most recently active first, each titled by its first message."""
     rows = conn.execute(
