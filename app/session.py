@@ -229,7 +229,8 @@ class ChatSession:
         persona = self.persona.system_text()
         told = [m["content"] for m in messages[1:] if m["role"] != "assistant"]
         evidence = "\n".join([messages[0]["content"].replace(persona, "", 1), *told])
-        return ReplyGuard(evidence=evidence, max_words=self.config.max_words, today=today)
+        asked = messages[-1]["content"] if messages[-1]["role"] == "user" else ""
+        return ReplyGuard(evidence=evidence, asked=asked, max_words=self.config.max_words, today=today)
 
     async def _stream(self, messages: list[Message]) -> AsyncGenerator[str, None]:
         """The backend's deltas until it ends or the turn is cancelled (then generation stops too)."""

@@ -104,6 +104,39 @@ def _claimed_value(clause: str) -> list[str] | None:
     return content or None
 
 
+# Not knowing, told as a fact of their life: "You don't have a mother." Or "What's my father's name?" misread
+# as about her: "I don't have a father." Unless they said so themselves, she does not know it. Only the
+# things a life has are checked ("you don't have to worry" is not a claim).
+_LIFE = (
+    rf"{_PEOPLE}|favou?rite|birthday|name|middle name|job|siblings?|kids?|children|pets?|hometown|allerg\w*"
+)
+_DENIAL = re.compile(
+    r"\byou\s+(?:don't|do not|didn't|did not|never)\s+(?:have|had)\s+(?:a|an|any)?\s*"
+    r"|\byou(?:'ve| have)\s+(?:no|never had (?:a|an|any)?)\s*",
+    re.I,
+)
+_SHE_LACKS = re.compile(r"\bI\s+(?:don't|do not)\s+have\s+(?:a|an|any)\s+", re.I)
+_LIFE_WORD = re.compile(rf"(?:[\w'’-]+\s+)?(?P<w>{_LIFE})\b", re.I)
+# They said they lack it, or lost it ("I don't have a brother", "no siblings", "I lost my job").
+_NEGATION = r"(?:\b(?:no|not|never|without|lost|quit|left|ex)\b|n't\b|\bno longer\b)(?:\W+\w+){0,4}?\W+"
+
+
+def _denied(sentence: str, evidence: str, asked: str) -> bool:
+    """Whether the sentence denies a part of the person's life that they never said they lack."""
+    for pattern, theirs in ((_DENIAL, True), (_SHE_LACKS, False)):
+        for match in pattern.finditer(sentence):
+            thing = _LIFE_WORD.match(sentence, match.end())
+            if not thing:
+                continue
+            word = re.escape(thing["w"].lower().rstrip("s"))
+            if theirs and not re.search(_NEGATION + word, evidence, re.I):
+                return True  # they never said they have none
+            # hers: true of an AI, but an answer about herself to a question about theirs
+            if not theirs and re.search(rf"\bmy\s+(?:[\w'’-]+\s+)?(?:{_LIFE})\b", asked, re.I):
+                return True
+    return False
+
+
 _WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
 _MONTHS = "january february march april may june july august september october november december".split()
 _TODAY = re.compile(r"\b(?:today(?:'s| is)|it'?s|it is)\b", re.I)
@@ -128,6 +161,7 @@ class ReplyGuard:
     """Feed it deltas; it returns the text that may be shown now, and whether generation should stop."""
 
     evidence: str = ""  # what she was told: her notes, this conversation, the new message
+    asked: str = ""  # the new message alone (what a reply about herself may have misread)
     max_words: int = 80
     today: date | None = None  # what "today" is, so she never gives another date for it
     _pending: str = ""
@@ -206,6 +240,12 @@ class ReplyGuard:
             return self._stop(wrong)
         claimed = _claimed_value(sentence) if ends_sentence or len(words(clause)) > 2 else None
         if claimed and not all(w in self._known for w in claimed):
+            return self._stop(UNKNOWN_REPLY)
+        if (
+            ends_sentence
+            and not sentence.rstrip().endswith("?")
+            and _denied(sentence, self.evidence, self.asked)
+        ):
             return self._stop(UNKNOWN_REPLY)
         if not ends_sentence and len(words(sentence)) <= 3:
             self._held = unshown  # "Yes," alone says little: wait for what it introduces

@@ -94,6 +94,10 @@ async def test_a_person_never_sees_a_human_claim_over_the_socket(make_server: An
     assert "real person" not in shown and "Paris" not in shown and HUMAN_REPLY in shown
     history = await chat.hello(None)  # what was stored is what she said, not the model's draft
     assert history["type"] == "ready"
+    # The person's question reaches the guard: an answer about herself to a question about their dad.
+    backend.queue("I don't have a father.")
+    frames = await chat.turn("What's my dad's name?")
+    assert frames[-1]["type"] == "done" and frames[-1]["text"].strip() == UNKNOWN_REPLY
 
 
 def test_opinions_about_the_persons_life_are_not_checked_as_facts() -> None:
@@ -145,3 +149,33 @@ def test_what_she_says_she_was_told_must_have_been_told() -> None:
     assert stream(ReplyGuard(evidence="I'm vegetarian"), reply)[0] == reply
     shown, _ = stream(ReplyGuard(evidence="hi"), "You're studying psychology at the university.")
     assert "psychology" not in shown
+
+
+def test_not_knowing_is_never_told_as_a_fact_of_their_life() -> None:
+    # Asked about their life, a small model denies it ("You don't have a mother.") or answers about
+    # itself ("I don't have a father."): both tell the person something false. She says she doesn't know.
+    for asked, reply in (
+        ("What's my mum's name?", "You don't have a mother."),
+        ("What's my favourite food?", "You don't have a favorite food."),
+        ("What's my dad's name?", "I don't have a father."),
+        ("When's my birthday?", "I don't have a birthday. What is it?"),
+        ("What pets do I have?", "You have no pets."),
+    ):
+        shown, _ = stream(ReplyGuard(evidence=f"hi\n{asked}", asked=asked), reply)
+        assert shown.strip() == UNKNOWN_REPLY, reply
+
+
+def test_what_they_said_they_lack_and_what_she_lacks_may_be_said() -> None:
+    for told, asked, reply in (
+        (
+            "I don't have a brother, it's just me and my sister.",
+            "Do I have a brother?",
+            "You don't have a brother.",
+        ),
+        ("I'm an only child, no siblings.", "Any siblings?", "You have no siblings, you told me."),
+        ("I lost my job in May.", "What should I do today?", "Since you don't have a job right now, rest."),
+        ("hi", "Do you have a body?", "I don't have a body, I'm an AI."),
+        ("hi", "What's your favourite film?", "I don't have a favourite film, but I love Her."),
+        ("hi", "Sorry for the mess.", "You don't have to apologise."),
+    ):
+        assert stream(ReplyGuard(evidence=f"{told}\n{asked}", asked=asked), reply)[0] == reply
