@@ -115,8 +115,13 @@ _DENIAL = re.compile(
     r"|\byou(?:'ve| have)\s+(?:no|never had (?:a|an|any)?)\s*",
     re.I,
 )
-_SHE_LACKS = re.compile(r"\bI\s+(?:don't|do not)\s+have\s+(?:a|an|any)\s+", re.I)
-_LIFE_WORD = re.compile(rf"(?:[\w'’-]+\s+)?(?P<w>{_LIFE})\b", re.I)
+_SHE_LACKS = re.compile(r"\bI\s+(?:don't|do not)\s+have\s+(?:(?:a|an|any)\s+)?", re.I)
+# The message asks about her own ("do you have kids?", "your birthday"): her answer about herself is right.
+_ASKS_HERS = re.compile(
+    rf"\b(?:do|did|have|would|are)\s+you\s+(?:ever\s+)?(?:have|had|got|own)\b|\byour\s+(?:own\s+)?(?:{_LIFE})",
+    re.I,
+)
+_LIFE_WORD = re.compile(rf"(?:[\w'’-]+\s+)?(?P<w>{_LIFE})s?\b", re.I)
 # They said they lack it, or lost it ("I don't have a brother", "no siblings", "I lost my job").
 _NEGATION = r"(?:\b(?:no|not|never|without|lost|quit|left|ex)\b|n't\b|\bno longer\b)(?:\W+\w+){0,4}?\W+"
 
@@ -132,7 +137,8 @@ def _denied(sentence: str, evidence: str, asked: str) -> bool:
             if theirs and not re.search(_NEGATION + word, evidence, re.I):
                 return True  # they never said they have none
             # hers: true of an AI, but an answer about herself to a question about theirs
-            if not theirs and re.search(rf"\bmy\s+(?:[\w'’-]+\s+)?(?:{_LIFE})\b", asked, re.I):
+            mine = re.search(rf"\bmy\s+(?:[\w'’-]+\s+)?(?:{_LIFE})\b", asked, re.I)
+            if not theirs and mine and not _ASKS_HERS.search(asked):
                 return True
     return False
 

@@ -159,10 +159,12 @@ def test_not_knowing_is_never_told_as_a_fact_of_their_life() -> None:
         ("What's my favourite food?", "You don't have a favorite food."),
         ("What's my dad's name?", "I don't have a father."),
         ("When's my birthday?", "I don't have a birthday. What is it?"),
+        ("When's my birthday?", "I'm a computer program, so I don't have birthdays."),
         ("What pets do I have?", "You have no pets."),
     ):
         shown, _ = stream(ReplyGuard(evidence=f"hi\n{asked}", asked=asked), reply)
-        assert shown.strip() == UNKNOWN_REPLY, reply
+        # A clause already streamed stays ("I'm a computer program, "); the denial never shows.
+        assert shown.strip().endswith(UNKNOWN_REPLY) and "have" not in shown, reply
 
 
 def test_what_they_said_they_lack_and_what_she_lacks_may_be_said() -> None:
@@ -177,5 +179,6 @@ def test_what_they_said_they_lack_and_what_she_lacks_may_be_said() -> None:
         ("hi", "Do you have a body?", "I don't have a body, I'm an AI."),
         ("hi", "What's your favourite film?", "I don't have a favourite film, but I love Her."),
         ("hi", "Sorry for the mess.", "You don't have to apologise."),
+        ("hi", "My kids keep asking: do you have kids?", "I don't have kids, I'm an AI."),
     ):
         assert stream(ReplyGuard(evidence=f"{told}\n{asked}", asked=asked), reply)[0] == reply
