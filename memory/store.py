@@ -18,15 +18,16 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from memory import forget, recall, rows, turns, write
+from memory import forget, recall, rows, write
 from memory.connections import Connections
 from memory.db import DB_FILE, now_iso
 from memory.embedder import Embedder
 from memory.index import IndexConfig, IndexFiles, VectorIndex
-from memory.models import SHARED, Kind, Memory, MemoryError_, Recalled, Turn
+from memory.models import SHARED, Kind, Memory, MemoryError_, Recalled
 from memory.recall import RecallConfig
 from memory.scopes import ScopeIndexes
 from memory.store_log import ConversationLog
+from memory.store_recall import Recalling
 from memory.store_write import Remembering
 from persona.clock import Clock, SystemClock
 
@@ -37,7 +38,7 @@ T = TypeVar("T")
 SEED_MARK = "seed:"  # meta key prefix: the content hash of each seed file ingested
 
 
-class MemoryStore(ConversationLog, Remembering):
+class MemoryStore(ConversationLog, Remembering, Recalling):
     """SQLite (truth) + one FAISS index per user (derived) + FTS5 (lexical). Blocking work runs in threads."""
 
     def __init__(
@@ -126,25 +127,6 @@ class MemoryStore(ConversationLog, Remembering):
 
     # -- reading ------------------------------------------------------------------------------
 
-    async def recall(
-        self, user: str, query: str, *, k: int, shared: bool = True, now: datetime | None = None
-    ) -> list[Recalled]:
-        """The k memories most worth recalling for `query` asked at `now` (default: the clock's time)."""
-        if k <= 0 or not query.strip():
-            return []
-        return await asyncio.to_thread(self._recall, user, query, k, shared, now)
-
-    async def recall_with_history(
-        self, user: str, conversation: str, query: str, *, k: int, history: int
-    ) -> tuple[list[Recalled], list[Turn]]:
-        """`recall`, then `history`: what a turn reads before it prompts, in one trip to a thread."""
-
-        def run() -> tuple[list[Recalled], list[Turn]]:
-            found = self._recall(user, query, k, True) if k > 0 and query.strip() else []
-            return found, self._db.read(turns.recent, user, conversation, history)
-
-        return await asyncio.to_thread(run)
-
     def _recall(
         self, user: str, query: str, k: int, shared: bool, now: datetime | None = None
     ) -> list[Recalled]:
@@ -165,15 +147,6 @@ class MemoryStore(ConversationLog, Remembering):
         if config.strengthen and strengthened:  # written by the writer; the reply does not wait for it
             self._strengthening[user] = self._db.write(recall.strengthen, strengthened, now)
         return found
-
-    def _settle(self, user: str) -> None:
-        """Wait for this user's last strengthening (a write of a few rows, queued after the last recall)."""
-        pending = self._strengthening.pop(user, None)
-        if pending is not None:
-            try:
-                pending.result()
-            except Exception as exc:  # a trace not left is no reason to fail a turn
-                log.warning("could not strengthen recalled memories: %s", exc)
 
     async def memories(
         self, user: str, *, query: str | None = None, kind: Kind | None = None, limit: int = 200

@@ -29,6 +29,7 @@ from memory.pg.pool import PgConnections
 from memory.pg.vectors import PgIndex
 from memory.recall import RecallConfig
 from memory.store_log import ConversationLog
+from memory.store_recall import Recalling
 from memory.store_write import Remembering
 from persona.clock import Clock, SystemClock
 
@@ -37,7 +38,7 @@ T = TypeVar("T")
 SEED_MARK = "seed:"  # meta key prefix: the content hash of each seed file ingested (as in SQLite)
 
 
-class PgMemoryStore(ConversationLog, Remembering):
+class PgMemoryStore(ConversationLog, Remembering, Recalling):
     """Postgres (truth, pgvector HNSW, full text); blocking work runs in threads."""
 
     def __init__(
@@ -111,25 +112,6 @@ class PgMemoryStore(ConversationLog, Remembering):
 
     # -- reading ------------------------------------------------------------------------------
 
-    async def recall(
-        self, user: str, query: str, *, k: int, shared: bool = True, now: datetime | None = None
-    ) -> list[Recalled]:
-        """The k memories most worth recalling for `query` asked at `now` (default: the clock's time)."""
-        if k <= 0 or not query.strip():
-            return []
-        return await asyncio.to_thread(self._recall, user, query, k, shared, now)
-
-    async def recall_with_history(
-        self, user: str, conversation: str, query: str, *, k: int, history: int
-    ) -> tuple[list[Recalled], list[Turn]]:
-        """`recall`, then `history`: what a turn reads before it prompts, in one trip to a thread."""
-
-        def run() -> tuple[list[Recalled], list[Turn]]:
-            found = self._recall(user, query, k, True) if k > 0 and query.strip() else []
-            return found, self._db.read(turns.recent, user, conversation, history)
-
-        return await asyncio.to_thread(run)
-
     def _recall(
         self, user: str, query: str, k: int, shared: bool, now: datetime | None = None
     ) -> list[Recalled]:
@@ -164,15 +146,6 @@ class PgMemoryStore(ConversationLog, Remembering):
                 self._db.write, recall.strengthen, strengthened, now
             )
         return found
-
-    def _settle(self, user: str) -> None:
-        """Wait for this user's last strengthening, so their next recall sees it."""
-        pending = self._strengthening.pop(user, None)
-        if pending is not None:
-            try:
-                pending.result()
-            except Exception as exc:  # a trace not left is no reason to fail a turn
-                log.warning("could not strengthen recalled memories: %s", exc)
 
     async def memories(
         self, user: str, *, query: str | None = None, kind: Kind | None = None, limit: int = 200
